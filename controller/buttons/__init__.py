@@ -1,0 +1,1 @@
+"""Physical preset buttons and their lamps on the desk panel (GPIO)."""

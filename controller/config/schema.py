@@ -1,0 +1,127 @@
+"""The shapes of the YAML files a technician writes: config, layouts and presets."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from controller.buttons.config import ButtonSpec
+from controller.config.base import Spec
+from controller.displays.config import DisplaySpec
+
+Size = tuple[int, int]
+Name = str
+
+
+class WallSpec(Spec):
+    """The wall's X display and resolution."""
+
+    resolution: Size = (1920, 1080)
+    display: str | None = Field(
+        default=None, description="X display such as ':0'; none starts a private Xvfb"
+    )
+    substream_below: Size = (960, 540)
+
+
+class WebSpec(Spec):
+    """Where the HTTP API and the web remote listen."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class MdnsSpec(Spec):
+    """Multicast DNS browsing for cameras."""
+
+    enabled: bool = True
+    interfaces: tuple[str, ...] | Literal["all"] = "all"
+
+
+class DiscoverySpec(Spec):
+    mdns: MdnsSpec = MdnsSpec()
+
+
+class CameraMatchSpec(Spec):
+    """How a discovered camera is recognised as this configured camera."""
+
+    mac: str | None = None
+    serial: str | None = None
+    instance: str | None = None
+
+
+class CameraSpec(Spec):
+    """A camera the presets may use: found by discovery, or given by URL."""
+
+    name: str | None = None
+    location: str = ""
+    url: str | None = Field(default=None, description="main stream of a static camera")
+    substream_url: str | None = None
+    match: CameraMatchSpec | None = None
+
+
+class ConfigSpec(Spec):
+    """The appliance config file."""
+
+    wall: WallSpec = WallSpec()
+    web: WebSpec = WebSpec()
+    discovery: DiscoverySpec = DiscoverySpec()
+    layouts: str = Field(description="layouts file, relative to this file")
+    presets: str = Field(description="presets file, relative to this file")
+    cameras: dict[Name, CameraSpec] = {}
+    displays: dict[Name, DisplaySpec] = {}
+    buttons: dict[Name, ButtonSpec] = {}
+    startup_preset: Name | None = None
+    state_dir: str = Field(default="state", description="relative to this file")
+
+
+class TileSpec(Spec):
+    """A tile: a grid cell with optional spans, or an exact pixel rectangle."""
+
+    row: int | None = Field(default=None, ge=0)
+    column: int | None = Field(default=None, ge=0)
+    rows: int = Field(default=1, ge=1)
+    columns: int = Field(default=1, ge=1)
+    rect: tuple[int, int, int, int] | None = None
+    fit: Literal["fit", "fill", "stretch"] = "fit"
+
+
+class GridSpec(Spec):
+    columns: int = Field(ge=1, le=16)
+    rows: int = Field(ge=1, le=16)
+
+
+class LayoutSpec(Spec):
+    """A layout: either a grid with cells, or a canvas with pixel rectangles."""
+
+    title: str = ""
+    grid: GridSpec | None = None
+    canvas: Size | None = None
+    tiles: dict[Name, TileSpec] = Field(min_length=1)
+
+
+class LayoutsFileSpec(Spec):
+    layouts: dict[Name, LayoutSpec] = Field(min_length=1)
+
+
+class DisplayActionSpec(Spec):
+    """One display operation a preset performs, e.g. ``{operation: brightness, value: 100}``."""
+
+    operation: str
+    value: Any = None
+    display: Name | None = None
+
+
+class PresetSpec(Spec):
+    """A preset: a layout, the camera for each tile, and its priority."""
+
+    title: str = ""
+    layout: Name
+    cameras: dict[Name, Name | None] = {}
+    priority: Literal["normal", "emergency"] = "normal"
+    dwell_s: float | None = Field(default=None, gt=0)
+    display: tuple[DisplayActionSpec, ...] = ()
+
+
+class PresetsFileSpec(Spec):
+    presets: dict[Name, PresetSpec] = Field(min_length=1)

@@ -1,0 +1,71 @@
+"""Errors of the Opswall controller: one base, one branch per part of the appliance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class OpswallError(Exception):
+    """Base of every error the controller raises on purpose."""
+
+    #: HTTP status the web API answers with when this error reaches it.
+    http_status = 500
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with a configuration file, located to its line."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        key = f" {self.key}:" if self.key else ""
+        return f"{where}:{key} {self.message}"
+
+
+class ConfigError(OpswallError, ValueError):
+    """A configuration (config, layouts or presets) was refused; nothing was applied."""
+
+    http_status = 422
+
+    def __init__(self, problems: Iterable[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in the configuration"
+        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class NotFoundError(OpswallError, KeyError):
+    """A named thing (preset, layout, camera, display) does not exist."""
+
+    http_status = 404
+
+    def __init__(self, kind: str, name: str, known: Iterable[str] = ()) -> None:
+        self.kind = kind
+        self.name = name
+        known_list = sorted(known)
+        hint = f"; known: {', '.join(known_list)}" if known_list else ""
+        self.message = f"unknown {kind} {name!r}{hint}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RefusedError(OpswallError):
+    """A request is valid but the current state does not allow it (e.g. emergency)."""
+
+    http_status = 409
+
+
+class WallError(OpswallError):
+    """The wall renderer (X display or mpv players) failed."""
+
+
+class CameraError(OpswallError):
+    """A camera could not be discovered, resolved or played."""
