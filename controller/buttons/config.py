@@ -87,8 +87,8 @@ def check_buttons(buttons: Mapping[str, ButtonSpec]) -> list[tuple[KeyPath, str]
                 problems.append(
                     (
                         where,
-                        f"found pin {pin!r} ({gpio}), already used by {users[gpio]}; "
-                        "expected each pin used once",
+                        f"found pin {_named(pin, gpio)}, "
+                        f"already used by {users[gpio]}; expected each pin used once",
                     )
                 )
             else:
@@ -103,6 +103,10 @@ def check_buttons(buttons: Mapping[str, ButtonSpec]) -> list[tuple[KeyPath, str]
                 )
             )
     return problems
+
+
+def _named(pin: int | str, gpio: str) -> str:
+    return repr(pin) if pin == gpio else f"{pin!r} ({gpio})"
 
 
 def _pin_problem(pin: int | str) -> str | None:

@@ -371,6 +371,8 @@ class ButtonPanel:
             if button.timer is not None:
                 button.timer.cancel()
                 button.timer = None
+            if button.led is not None:
+                button.led.off()
             for device in (button.device, button.led):
                 if device is not None:
                     device.close()
