@@ -16,13 +16,12 @@ from gpiozero.pins.mock import MockFactory
 
 from controller.buttons.config import ButtonSpec, check_buttons, gpio_name
 from controller.buttons.presses import Press, PressDetector
+from controller.config.loader import BUTTON_ACTIONS
 from controller.config.yamlfile import format_key
 from controller.errors import NotFoundError, OpswallError, RefusedError
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Actions a button may have besides a preset name.
-BUTTON_ACTIONS = ("return", "next", "blackout")
 #: Hold of a button whose action is an emergency preset and whose spec sets none.
 EMERGENCY_HOLD_S = 1.0
 #: Half period of a blinking lamp.
