@@ -178,6 +178,7 @@ class ButtonPanel:
         self._clock = clock
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._shown: tuple[str | None, bool, bool] = (None, False, False)
         self._buttons = {
             name: _Button(
                 name=name,
@@ -199,14 +200,18 @@ class ButtonPanel:
         return isinstance(self._factory, MockFactory)
 
     async def start(self) -> None:
-        """Open every button and lamp pin; lamps start dark."""
+        """Open every button and lamp pin; lamps show what :meth:`show` last set."""
+        if self._loop is not None:
+            raise RuntimeError("the button panel is already started")
         self._loop = asyncio.get_running_loop()
         try:
             for button in self._buttons.values():
                 self._open(button)
         except BaseException:
             self._close_devices()
+            self._loop = None
             raise
+        self.show(*self._shown)
         _LOGGER.info(
             "button panel ready: %s",
             ", ".join(f"{b.name!r} on {b.pin}" for b in self._buttons.values())
@@ -243,8 +248,10 @@ class ButtonPanel:
         """Set every lamp for the wall's state (see :func:`lamp_state`).
 
         Lamps already showing the right thing are left alone, so a blinking lamp keeps
-        its rhythm. Call it on the loop after every change of the wall's state.
+        its rhythm. Call it on the loop after every change of the wall's state; before
+        :meth:`start` it is remembered and applied when the lamps are opened.
         """
+        self._shown = (active_preset, emergency, blackout)
         for button in self._buttons.values():
             state = lamp_state(
                 button.spec.action,
@@ -375,7 +382,7 @@ class ButtonPanel:
             for device in (button.device, button.led):
                 if device is not None:
                     device.close()
-            button.device = button.led = None
+            button.device = button.led = button.detector = None
             button.lamp = LampState.OFF
 
     def _from_gpio(self, button: _Button, active: bool) -> None:

@@ -466,3 +466,29 @@ def test_lamp_state_follows_the_wall(
     )
 
     assert state is expected
+
+
+async def test_lamps_set_before_start_light_when_the_panel_starts(
+    mock_factory: MockFactory,
+) -> None:
+    panel = make_panel(mock_factory, Recorder())
+    panel.show("overview", emergency=False)
+
+    async with panel:
+        assert mock_factory.pin(6).state is True
+        assert panel.status_of("overview").lamp is LampState.ON
+
+
+async def test_edge_arriving_after_close_is_ignored(
+    mock_factory: MockFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    recorder = Recorder()
+    panel = make_panel(mock_factory, recorder)
+    await panel.start()
+
+    mock_factory.pin(5).drive_low()
+    await panel.close()
+    await asyncio.sleep(0.1)
+
+    assert recorder.events == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
