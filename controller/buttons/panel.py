@@ -213,9 +213,10 @@ class ButtonPanel:
             raise
         self.show(*self._shown)
         _LOGGER.info(
-            "button panel ready: %s",
+            "button panel ready on %s: %s",
+            "mock pins" if self.is_mock else type(self._factory).__name__,
             ", ".join(f"{b.name!r} on {b.pin}" for b in self._buttons.values())
-            or "none",
+            or "no buttons",
         )
 
     async def close(self) -> None:
