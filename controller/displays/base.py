@@ -1,4 +1,4 @@
-"""What every display driver shares: operation names, value checks, commands and faults."""
+"""What every display driver shares: operations, value checks, commands, faults."""
 
 from __future__ import annotations
 
@@ -21,9 +21,20 @@ OPERATIONS: Mapping[str, str] = {
     "freeze": "true (hold the picture) or false",
     "input": "an input name such as HDMI1 or DVI",
     "preset": "a preset number, 1 or more",
-    "test_pattern": "one of: " + ", ".join(
-        ("off", "red", "green", "blue", "white", "horizontal", "vertical", "diagonal",
-         "grey", "aging")
+    "test_pattern": "one of: "
+    + ", ".join(
+        (
+            "off",
+            "red",
+            "green",
+            "blue",
+            "white",
+            "horizontal",
+            "vertical",
+            "diagonal",
+            "grey",
+            "aging",
+        )
     ),
     "power": "true (on) or false (standby)",
     "video_wall": "true (the panel shows its part of the wall) or false",
@@ -33,8 +44,16 @@ OPERATIONS: Mapping[str, str] = {
 }
 
 TEST_PATTERNS = (
-    "off", "red", "green", "blue", "white", "horizontal", "vertical", "diagonal",
-    "grey", "aging",
+    "off",
+    "red",
+    "green",
+    "blue",
+    "white",
+    "horizontal",
+    "vertical",
+    "diagonal",
+    "grey",
+    "aging",
 )
 
 #: How long a warned fault stays quiet after it recovered, so a flapping one warns once.
@@ -73,7 +92,7 @@ class Driver(ABC):
 
     @abstractmethod
     def take_frame(self, buffer: bytearray) -> bytes | None:
-        """Cut the first complete reply frame out of ``buffer``, dropping junk before it.
+        """Cut the first whole reply frame out of ``buffer``, dropping junk before it.
 
         Returns None (leaving the partial frame in place) until a whole frame is there.
         """
@@ -84,7 +103,7 @@ class Driver(ABC):
 
     @abstractmethod
     def status_commands(self, device_id: int, full: bool) -> list[Command]:
-        """Queries of the device's state: everything when ``full``, else the heartbeat."""
+        """Queries of the device's state: all when ``full``, else the heartbeat."""
 
     def check_id(self, device_id: int) -> None:
         """Refuse an ID the protocol cannot address."""
@@ -94,7 +113,7 @@ class Driver(ABC):
             )
 
     def plan(self, operation: str, value: Any, device_id: int) -> list[Command]:
-        """Check ``operation`` and ``value`` for this protocol, then build its commands."""
+        """Check ``operation`` and ``value`` for this protocol, then build commands."""
         if operation not in OPERATIONS:
             raise DisplayValueError(_unknown_operation(operation))
         if operation != "status" and operation not in self.operations:
@@ -111,7 +130,7 @@ class Driver(ABC):
 
 
 def normalise(operation: str, value: Any) -> Any:
-    """``value`` in the type ``operation`` takes; DisplayValueError when it cannot be."""
+    """``value`` in the type ``operation`` takes; DisplayValueError if it cannot."""
     if operation not in OPERATIONS:
         raise DisplayValueError(_unknown_operation(operation))
     expected = OPERATIONS[operation]
@@ -162,7 +181,7 @@ def byte_to_brightness(level: int) -> int:
 
 
 def lookup(table: Mapping[str, int], name: str, what: str, protocol: str) -> int:
-    """The code of ``name`` in ``table`` (case-insensitive); DisplayValueError otherwise."""
+    """The code of ``name`` in ``table`` (any case); DisplayValueError otherwise."""
     for key, code in table.items():
         if key.lower() == name.lower():
             return code
@@ -249,4 +268,5 @@ def _tile(value: Any) -> dict[str, int]:
 
 
 def _unknown_operation(operation: str) -> str:
-    return f"found unknown operation {operation!r}, expected one of: {', '.join(OPERATIONS)}"
+    known = ", ".join(OPERATIONS)
+    return f"found unknown operation {operation!r}, expected one of: {known}"

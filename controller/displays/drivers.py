@@ -23,7 +23,7 @@ PROTOCOLS = (*DRIVERS, "table")
 
 
 def make_driver(protocol: str, table: str | Path | None = None) -> Driver:
-    """A fresh driver for ``protocol`` (``table`` names the command table of 'table')."""
+    """A fresh driver for ``protocol`` (``table``: the command table of 'table')."""
     if protocol == "table":
         if table is None:
             raise DisplayValueError("protocol 'table' needs a command table file")

@@ -12,7 +12,7 @@ class DisplayError(OpswallError):
 
 
 class DisplayValueError(DisplayError, ValueError):
-    """An operation or its value is not one a display accepts (refused before sending)."""
+    """An operation or value no display accepts (refused before anything is sent)."""
 
     http_status = 400
 
@@ -24,7 +24,7 @@ class DisplayNotSupportedError(DisplayError):
 
 
 class DisplayOfflineError(DisplayError):
-    """The display's serial port is not open (adapter missing or lost); nothing was sent."""
+    """The display's serial port is not open (adapter missing or lost); nothing sent."""
 
     http_status = 503
 
@@ -44,7 +44,10 @@ class DisplayNakError(DisplayError):
 
 
 class DisplayChecksumError(DisplayError):
-    """A frame failed its integrity check (our reply, or the device's view of our request)."""
+    """A frame failed its integrity check (reply, or request as the device saw it).
+
+    Also raised when the device reports a checksum error in our request.
+    """
 
 
 class DisplayWrongIdError(DisplayError):

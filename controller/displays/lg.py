@@ -24,8 +24,14 @@ POWER_ON_TIMEOUT_S = 15.0
 REPLY = re.compile(rb"([a-z]) ([0-9A-Fa-f]{1,3}) (OK|NG)([0-9A-Fa-f ]*)x")
 
 INPUTS = {
-    "HDMI1": 0x90, "HDMI2": 0x91, "HDMI3": 0x92, "HDMI4": 0x93, "RGB": 0x60,
-    "COMPONENT": 0x40, "AV": 0x20, "DP": 0xC0,
+    "HDMI1": 0x90,
+    "HDMI2": 0x91,
+    "HDMI3": 0x92,
+    "HDMI4": 0x93,
+    "RGB": 0x60,
+    "COMPONENT": 0x40,
+    "AV": 0x20,
+    "DP": 0xC0,
 }
 NG_MEANINGS = {1: "illegal code", 2: "not supported", 3: "wait more time"}
 
@@ -70,7 +76,9 @@ class LgDriver(Driver):
     reply_timeout_s = 2.0
     default_id = 1
     broadcast_id = BROADCAST_ID
-    operations = frozenset({"power", "input", "brightness", "backlight", "black", "tile"})
+    operations = frozenset(
+        {"power", "input", "brightness", "backlight", "black", "tile"}
+    )
 
     def take_frame(self, buffer: bytearray) -> bytes | None:
         return take_frame(buffer)
@@ -82,26 +90,45 @@ class LgDriver(Driver):
     def commands(self, operation: str, value: Any, device_id: int) -> list[Command]:
         if operation == "power":
             timeout = POWER_ON_TIMEOUT_S if value else None
-            return [self._command("ka", device_id, "01" if value else "00", _power,
-                                  "power", timeout)]
+            return [
+                self._command(
+                    "ka", device_id, "01" if value else "00", _power, "power", timeout
+                )
+            ]
         if operation == "input":
             code = lookup(INPUTS, value, "input", "LG")
             return [self._command("xb", device_id, f"{code:02x}", _input, "input")]
         if operation == "brightness":
-            return [self._command("kh", device_id, f"{value:02x}", _hex("brightness"),
-                                  "brightness")]
+            return [
+                self._command(
+                    "kh", device_id, f"{value:02x}", _hex("brightness"), "brightness"
+                )
+            ]
         if operation == "backlight":
-            return [self._command("mg", device_id, f"{value:02x}", _hex("backlight"),
-                                  "backlight")]
+            return [
+                self._command(
+                    "mg", device_id, f"{value:02x}", _hex("backlight"), "backlight"
+                )
+            ]
         if operation == "black":
-            return [self._command("kd", device_id, "01" if value else "00", _mute,
-                                  "screen mute")]
+            return [
+                self._command(
+                    "kd", device_id, "01" if value else "00", _mute, "screen mute"
+                )
+            ]
         if operation == "tile":
             matrix = value["columns"] << 4 | value["rows"]
             return [
-                self._command("dd", device_id, f"{matrix:02x}", _tile_mode, "tile mode"),
-                self._command("di", device_id, f"{value['position']:02x}",
-                              _tile_position, "tile ID"),
+                self._command(
+                    "dd", device_id, f"{matrix:02x}", _tile_mode, "tile mode"
+                ),
+                self._command(
+                    "di",
+                    device_id,
+                    f"{value['position']:02x}",
+                    _tile_position,
+                    "tile ID",
+                ),
             ]
         raise DisplayNotSupportedError(f"LG has no {operation!r} operation")
 
@@ -117,8 +144,13 @@ class LgDriver(Driver):
         return commands
 
     def _command(
-        self, command: str, device_id: int, data: str,
-        interpret: Callable[[str], State], what: str, timeout_s: float | None = None,
+        self,
+        command: str,
+        device_id: int,
+        data: str,
+        interpret: Callable[[str], State],
+        what: str,
+        timeout_s: float | None = None,
     ) -> Command:
         request = build_request(command, device_id, data)
         if device_id == BROADCAST_ID:
@@ -139,7 +171,8 @@ class LgDriver(Driver):
                 code = int(reply_data, 16) if reply_data else None
                 meaning = NG_MEANINGS.get(code or 0, "command rejected")
                 raise DisplayNakError(
-                    f"LG panel {device_id} answered NG{reply_data} to {what} ({meaning})",
+                    f"LG panel {device_id} answered NG{reply_data} to {what} "
+                    f"({meaning})",
                     code=code,
                 )
             return interpret(reply_data)

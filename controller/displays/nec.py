@@ -37,7 +37,14 @@ NULL_MESSAGE = "BE"
 POWER_ON, POWER_OFF = 0x0001, 0x0004
 
 #: Input codes are model specific; these are the ones common to current NEC panels.
-INPUTS = {"VGA": 0x01, "DVI": 0x03, "HDMI1": 0x11, "HDMI2": 0x12, "DP1": 0x0F, "DP2": 0x10}
+INPUTS = {
+    "VGA": 0x01,
+    "DVI": 0x03,
+    "HDMI1": 0x11,
+    "HDMI2": 0x12,
+    "DP1": 0x0F,
+    "DP2": 0x10,
+}
 
 _REPLY_TYPE = {"A": "B", "C": "D", "E": "F"}
 
@@ -47,8 +54,14 @@ def destination(device_id: int) -> int:
     return ALL_MONITORS if device_id == BROADCAST_ID else FIRST_MONITOR + device_id - 1
 
 
-def build_frame(address: int, message_type: str, payload: str, *, source: int = CONTROLLER,
-                to: int | None = None) -> bytes:
+def build_frame(
+    address: int,
+    message_type: str,
+    payload: str,
+    *,
+    source: int = CONTROLLER,
+    to: int | None = None,
+) -> bytes:
     """``SOH '0' dest '0' type len STX payload ETX BCC CR`` with its XOR check code.
 
     Requests go from the controller (``source`` '0') to ``address``; a monitor's reply
@@ -126,7 +139,9 @@ class NecDriver(Driver):
     reply_timeout_s = 2.0
     default_id = 1
     broadcast_id = BROADCAST_ID
-    operations = frozenset({"power", "input", "brightness", "backlight", "black", "tile"})
+    operations = frozenset(
+        {"power", "input", "brightness", "backlight", "black", "tile"}
+    )
 
     def take_frame(self, buffer: bytearray) -> bytes | None:
         return take_frame(buffer)
@@ -145,19 +160,36 @@ class NecDriver(Driver):
             code = lookup(INPUTS, value, "input", "NEC")
             return [self._set(device_id, OP_INPUT, code, _input, "input")]
         if operation in ("brightness", "backlight"):
-            return [self._set(device_id, OP_BACKLIGHT, value, _value(operation),
-                              operation)]
+            return [
+                self._set(device_id, OP_BACKLIGHT, value, _value(operation), operation)
+            ]
         if operation == "black":
-            return [self._set(device_id, OP_SCREEN_MUTE, int(value), _mute,
-                              "screen mute")]
+            return [
+                self._set(device_id, OP_SCREEN_MUTE, int(value), _mute, "screen mute")
+            ]
         if operation == "tile":
             return [
-                self._set(device_id, OP_TILE_COLUMNS, value["columns"],
-                          _value("tile_columns"), "tile columns"),
-                self._set(device_id, OP_TILE_ROWS, value["rows"], _value("tile_rows"),
-                          "tile rows"),
-                self._set(device_id, OP_TILE_POSITION, value["position"],
-                          _value("tile_position"), "tile position"),
+                self._set(
+                    device_id,
+                    OP_TILE_COLUMNS,
+                    value["columns"],
+                    _value("tile_columns"),
+                    "tile columns",
+                ),
+                self._set(
+                    device_id,
+                    OP_TILE_ROWS,
+                    value["rows"],
+                    _value("tile_rows"),
+                    "tile rows",
+                ),
+                self._set(
+                    device_id,
+                    OP_TILE_POSITION,
+                    value["position"],
+                    _value("tile_position"),
+                    "tile position",
+                ),
             ]
         raise DisplayNotSupportedError(f"NEC has no {operation!r} operation")
 
@@ -174,19 +206,33 @@ class NecDriver(Driver):
     def _get(
         self, device_id: int, opcode: int, interpret: Callable[[int], State], what: str
     ) -> Command:
-        return self._command(device_id, "C", f"{opcode:04X}",
-                             _parameter(opcode, interpret), what)
+        return self._command(
+            device_id, "C", f"{opcode:04X}", _parameter(opcode, interpret), what
+        )
 
     def _set(
-        self, device_id: int, opcode: int, value: int,
-        interpret: Callable[[int], State], what: str,
+        self,
+        device_id: int,
+        opcode: int,
+        value: int,
+        interpret: Callable[[int], State],
+        what: str,
     ) -> Command:
-        return self._command(device_id, "E", f"{opcode:04X}{value:04X}",
-                             _parameter(opcode, interpret), what)
+        return self._command(
+            device_id,
+            "E",
+            f"{opcode:04X}{value:04X}",
+            _parameter(opcode, interpret),
+            what,
+        )
 
     def _command(
-        self, device_id: int, message_type: str, payload: str,
-        interpret: Callable[[str], State], what: str,
+        self,
+        device_id: int,
+        message_type: str,
+        payload: str,
+        interpret: Callable[[str], State],
+        what: str,
     ) -> Command:
         address = destination(device_id)
         request = build_frame(address, message_type, payload)
@@ -214,7 +260,9 @@ class NecDriver(Driver):
         return Command(request, parse, what)
 
 
-def _parameter(opcode: int, interpret: Callable[[int], State]) -> Callable[[str], State]:
+def _parameter(
+    opcode: int, interpret: Callable[[int], State]
+) -> Callable[[str], State]:
     """Read a get/set reply: result, op-code, type, maximum, current value."""
 
     def read(payload: str) -> State:

@@ -1,4 +1,4 @@
-"""NovaStar sending cards and VX processors: one register read/write frame over RS-232."""
+"""NovaStar sending cards and VX processors: one register read/write frame."""
 
 from __future__ import annotations
 
@@ -66,13 +66,27 @@ MODELS = {
 #: VX4S input codes; other processors use other registers (TODO: per-model tables once a
 #: VX400/VX600 is on the bench, their codes differ and are not public).
 INPUTS = {
-    "DVI": 0x10, "HDMI": 0xA0, "VGA1": 0x01, "VGA2": 0x02, "CVBS1": 0x71, "CVBS2": 0x72,
-    "SDI": 0x40, "DP": 0x90,
+    "DVI": 0x10,
+    "HDMI": 0xA0,
+    "VGA1": 0x01,
+    "VGA2": 0x02,
+    "CVBS1": 0x71,
+    "CVBS2": 0x72,
+    "SDI": 0x40,
+    "DP": 0x90,
 }
 
 TEST_PATTERN_CODES = {
-    "off": 0x01, "red": 0x02, "green": 0x03, "blue": 0x04, "white": 0x05,
-    "horizontal": 0x06, "vertical": 0x07, "diagonal": 0x08, "grey": 0x09, "aging": 0x0A,
+    "off": 0x01,
+    "red": 0x02,
+    "green": 0x03,
+    "blue": 0x04,
+    "white": 0x05,
+    "horizontal": 0x06,
+    "vertical": 0x07,
+    "diagonal": 0x08,
+    "grey": 0x09,
+    "aging": 0x0A,
 }
 
 RESULTS = {
@@ -186,9 +200,9 @@ def take_frame(buffer: bytearray, header: bytes = REPLY_HEADER) -> bytes | None:
 class NovaStarDriver(Driver):
     """NovaStar MCTRL sending cards and VX processors (M3 COM protocol).
 
-    Brightness, black, freeze and test pattern are written to every receiving card behind
-    the sending card and read back from the first one; input, presets and the model ID
-    are registers of the processor itself.
+    Brightness, black, freeze and test pattern are written to every receiving card
+    behind the sending card and read back from the first one; input, presets and the
+    model ID are registers of the processor itself.
     """
 
     protocol = "novastar"
@@ -210,87 +224,171 @@ class NovaStarDriver(Driver):
         if operation == "brightness":
             level = brightness_to_byte(value)
             return [
-                self._write_cards(device_id, REG_BRIGHTNESS, level, {"brightness": value},
-                                  f"brightness {value} %"),
+                self._write_cards(
+                    device_id,
+                    REG_BRIGHTNESS,
+                    level,
+                    {"brightness": value},
+                    f"brightness {value} %",
+                ),
                 self._read_brightness(device_id),
             ]
         if operation == "black":
             return [
-                self._write_cards(device_id, REG_BLACK, 0xFF if value else 0x00,
-                                  {"black": value}, f"black {'on' if value else 'off'}"),
+                self._write_cards(
+                    device_id,
+                    REG_BLACK,
+                    0xFF if value else 0x00,
+                    {"black": value},
+                    f"black {'on' if value else 'off'}",
+                ),
                 self._read_flag(device_id, REG_BLACK, "black"),
             ]
         if operation == "freeze":
             return [
-                self._write_cards(device_id, REG_FREEZE, 0xFF if value else 0x00,
-                                  {"freeze": value}, f"freeze {'on' if value else 'off'}"),
+                self._write_cards(
+                    device_id,
+                    REG_FREEZE,
+                    0xFF if value else 0x00,
+                    {"freeze": value},
+                    f"freeze {'on' if value else 'off'}",
+                ),
                 self._read_flag(device_id, REG_FREEZE, "freeze"),
             ]
         if operation == "test_pattern":
             code = TEST_PATTERN_CODES[value]
             return [
-                self._write_cards(device_id, REG_TEST_PATTERN, code,
-                                  {"test_pattern": value}, f"test pattern {value}")
+                self._write_cards(
+                    device_id,
+                    REG_TEST_PATTERN,
+                    code,
+                    {"test_pattern": value},
+                    f"test pattern {value}",
+                )
             ]
         if operation == "input":
             code = lookup(INPUTS, value, "input", "NovaStar VX4S")
             name = name_of(INPUTS, code)
             return [
-                self._write_processor(device_id, REG_INPUT_VX4S, bytes((code,)),
-                                      {"input": name}, f"input {name}")
+                self._write_processor(
+                    device_id,
+                    REG_INPUT_VX4S,
+                    bytes((code,)),
+                    {"input": name},
+                    f"input {name}",
+                )
             ]
         if operation == "preset":
             if value > 10:
                 raise DisplayValueError(
-                    f"preset: found {value}, expected 1 to 10 (NovaStar processors keep "
-                    "ten presets)"
+                    f"preset: found {value}, expected 1 to 10 (NovaStar processors "
+                    "keep ten presets)"
                 )
             return [
-                self._write_processor(device_id, REG_PRESET_VX, bytes((value - 1,)),
-                                      {"preset": value}, f"preset {value} recall")
+                self._write_processor(
+                    device_id,
+                    REG_PRESET_VX,
+                    bytes((value - 1,)),
+                    {"preset": value},
+                    f"preset {value} recall",
+                )
             ]
         if operation == "save":
             return [
-                self._write(device_id, DEVICE_RECEIVER, ALL_PORTS, ALL_BOARDS, REG_SAVE,
-                            b"\x11", {"saved": True}, "save to flash")
+                self._write(
+                    device_id,
+                    DEVICE_RECEIVER,
+                    ALL_PORTS,
+                    ALL_BOARDS,
+                    REG_SAVE,
+                    b"\x11",
+                    {"saved": True},
+                    "save to flash",
+                )
             ]
         raise DisplayNotSupportedError(f"NovaStar has no {operation!r} operation")
 
     def status_commands(self, device_id: int, full: bool) -> list[Command]:
         commands = [
-            self._read(device_id, DEVICE_SENDER, 0, 0, REG_MODEL_ID, 2, _model, "model ID"),
-            self._read(device_id, DEVICE_SENDER, 0, 0, REG_SIGNAL, 1,
-                       lambda data: {"signal": data[:1] == b"\x01"}, "signal present"),
+            self._read(
+                device_id, DEVICE_SENDER, 0, 0, REG_MODEL_ID, 2, _model, "model ID"
+            ),
+            self._read(
+                device_id,
+                DEVICE_SENDER,
+                0,
+                0,
+                REG_SIGNAL,
+                1,
+                lambda data: {"signal": data[:1] == b"\x01"},
+                "signal present",
+            ),
             self._read_brightness(device_id),
             self._read_flag(device_id, REG_BLACK, "black"),
             self._read_flag(device_id, REG_FREEZE, "freeze"),
         ]
         if full:
             commands += [
-                self._read(device_id, DEVICE_SENDER, 0, 0, REG_INPUT_VX4S, 1,
-                           lambda data: {"input": name_of(INPUTS, data[0])}, "input"),
-                self._read(device_id, DEVICE_RECEIVER, 0, 0, REG_TEST_PATTERN, 1,
-                           _test_pattern, "test pattern"),
+                self._read(
+                    device_id,
+                    DEVICE_SENDER,
+                    0,
+                    0,
+                    REG_INPUT_VX4S,
+                    1,
+                    lambda data: {"input": name_of(INPUTS, data[0])},
+                    "input",
+                ),
+                self._read(
+                    device_id,
+                    DEVICE_RECEIVER,
+                    0,
+                    0,
+                    REG_TEST_PATTERN,
+                    1,
+                    _test_pattern,
+                    "test pattern",
+                ),
             ]
         return commands
 
     def _read_brightness(self, device_id: int) -> Command:
         return self._read(
-            device_id, DEVICE_RECEIVER, 0, 0, REG_BRIGHTNESS, 5,
-            lambda data: {"brightness": byte_to_brightness(data[0])}, "brightness",
+            device_id,
+            DEVICE_RECEIVER,
+            0,
+            0,
+            REG_BRIGHTNESS,
+            5,
+            lambda data: {"brightness": byte_to_brightness(data[0])},
+            "brightness",
         )
 
     def _read_flag(self, device_id: int, register: int, key: str) -> Command:
         return self._read(
-            device_id, DEVICE_RECEIVER, 0, 0, register, 1,
-            lambda data: {key: data[0] == 0xFF}, key,
+            device_id,
+            DEVICE_RECEIVER,
+            0,
+            0,
+            register,
+            1,
+            lambda data: {key: data[0] == 0xFF},
+            key,
         )
 
     def _write_cards(
         self, device_id: int, register: int, code: int, state: State, what: str
     ) -> Command:
-        return self._write(device_id, DEVICE_RECEIVER, ALL_PORTS, ALL_BOARDS, register,
-                           bytes((code,)), state, what)
+        return self._write(
+            device_id,
+            DEVICE_RECEIVER,
+            ALL_PORTS,
+            ALL_BOARDS,
+            register,
+            bytes((code,)),
+            state,
+            what,
+        )
 
     def _write_processor(
         self, device_id: int, register: int, data: bytes, state: State, what: str
@@ -298,25 +396,52 @@ class NovaStarDriver(Driver):
         return self._write(device_id, DEVICE_SENDER, 0, 0, register, data, state, what)
 
     def _write(
-        self, device_id: int, device_type: int, port: int, board: int, register: int,
-        data: bytes, state: State, what: str,
+        self,
+        device_id: int,
+        device_type: int,
+        port: int,
+        board: int,
+        register: int,
+        data: bytes,
+        state: State,
+        what: str,
     ) -> Command:
         serial = self._next_serial()
         request = build_request(
-            serial=serial, destination=device_id, device_type=device_type, port=port,
-            board=board, register=register, data=data,
+            serial=serial,
+            destination=device_id,
+            device_type=device_type,
+            port=port,
+            board=board,
+            register=register,
+            data=data,
         )
-        return Command(request, _reply_parser(serial, device_id, register,
-                                              lambda _data: dict(state)), what)
+        return Command(
+            request,
+            _reply_parser(serial, device_id, register, lambda _data: dict(state)),
+            what,
+        )
 
     def _read(
-        self, device_id: int, device_type: int, port: int, board: int, register: int,
-        length: int, interpret: Callable[[bytes], State], what: str,
+        self,
+        device_id: int,
+        device_type: int,
+        port: int,
+        board: int,
+        register: int,
+        length: int,
+        interpret: Callable[[bytes], State],
+        what: str,
     ) -> Command:
         serial = self._next_serial()
         request = build_request(
-            serial=serial, destination=device_id, device_type=device_type, port=port,
-            board=board, register=register, read_length=length,
+            serial=serial,
+            destination=device_id,
+            device_type=device_type,
+            port=port,
+            board=board,
+            register=register,
+            read_length=length,
         )
 
         def checked(data: bytes) -> State:
@@ -327,8 +452,9 @@ class NovaStarDriver(Driver):
                 )
             return interpret(data)
 
-        return Command(request, _reply_parser(serial, device_id, register, checked),
-                       f"read {what}")
+        return Command(
+            request, _reply_parser(serial, device_id, register, checked), f"read {what}"
+        )
 
     def _next_serial(self) -> int:
         serial = self._serial
@@ -369,7 +495,10 @@ def _result_error(result: int) -> Exception:
 
 def _model(data: bytes) -> State:
     model_id = data[:2].hex().upper()
-    return {"model": MODELS.get(model_id, f"unknown ({model_id})"), "model_id": model_id}
+    return {
+        "model": MODELS.get(model_id, f"unknown ({model_id})"),
+        "model_id": model_id,
+    }
 
 
 def _test_pattern(data: bytes) -> State:

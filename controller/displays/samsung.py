@@ -30,12 +30,25 @@ CMD_SCREEN_MUTE = 0xFE
 SUB_SCREEN_MUTE = 0x51
 
 INPUTS = {
-    "HDMI1": 0x21, "HDMI2": 0x23, "HDMI3": 0x31, "HDMI4": 0x33, "DP1": 0x25, "DP2": 0x26,
-    "DVI": 0x18, "PC": 0x14, "MagicInfo": 0x20, "HDBaseT": 0x55,
+    "HDMI1": 0x21,
+    "HDMI2": 0x23,
+    "HDMI3": 0x31,
+    "HDMI4": 0x33,
+    "DP1": 0x25,
+    "DP2": 0x26,
+    "DVI": 0x18,
+    "PC": 0x14,
+    "MagicInfo": 0x20,
+    "HDBaseT": 0x55,
     # Reported by the panel only ("HDMIx PC" modes); setting them is refused.
-    "HDMI1 PC": 0x22, "HDMI2 PC": 0x24, "HDMI3 PC": 0x32, "HDMI4 PC": 0x34,
+    "HDMI1 PC": 0x22,
+    "HDMI2 PC": 0x24,
+    "HDMI3 PC": 0x32,
+    "HDMI4 PC": 0x34,
 }
-SETTABLE_INPUTS = {name: code for name, code in INPUTS.items() if not name.endswith(" PC")}
+SETTABLE_INPUTS = {
+    name: code for name, code in INPUTS.items() if not name.endswith(" PC")
+}
 
 
 def build_request(command: int, device_id: int, data: bytes = b"") -> bytes:
@@ -44,7 +57,9 @@ def build_request(command: int, device_id: int, data: bytes = b"") -> bytes:
     return bytes((HEADER,)) + body + bytes((sum(body) & 0xFF,))
 
 
-def build_reply(device_id: int, command: int, values: bytes, *, ack: bool = True) -> bytes:
+def build_reply(
+    device_id: int, command: int, values: bytes, *, ack: bool = True
+) -> bytes:
     """``AA FF id len A|N cmd values… chk`` as a panel sends it (for the simulator)."""
     payload = bytes((ACK if ack else NAK, command)) + values
     body = bytes((0xFF, device_id, len(payload))) + payload
@@ -70,7 +85,7 @@ def take_frame(buffer: bytearray) -> bytes | None:
 
 
 def decode_reply(frame: bytes) -> tuple[int, bool, int, bytes]:
-    """(id, acknowledged, command, values) of a reply; DisplayChecksumError if corrupt."""
+    """(id, acknowledged, command, values) of a reply; DisplayChecksumError if bad."""
     body = frame[1:-1]
     if sum(body) & 0xFF != frame[-1]:
         raise DisplayChecksumError(
@@ -99,44 +114,80 @@ class SamsungMdcDriver(Driver):
 
     def commands(self, operation: str, value: Any, device_id: int) -> list[Command]:
         if operation == "power":
-            return [self._set(device_id, CMD_POWER, bytes((int(value),)), _power, "power")]
+            return [
+                self._set(device_id, CMD_POWER, bytes((int(value),)), _power, "power")
+            ]
         if operation == "input":
             code = lookup(SETTABLE_INPUTS, value, "input", "Samsung MDC")
             return [self._set(device_id, CMD_INPUT, bytes((code,)), _input, "input")]
         if operation == "brightness":
-            return [self._set(device_id, CMD_BRIGHTNESS, bytes((value,)),
-                              _byte("brightness"), "brightness")]
+            return [
+                self._set(
+                    device_id,
+                    CMD_BRIGHTNESS,
+                    bytes((value,)),
+                    _byte("brightness"),
+                    "brightness",
+                )
+            ]
         if operation == "backlight":
-            return [self._set(device_id, CMD_BACKLIGHT, bytes((value,)),
-                              _byte("backlight"), "backlight")]
+            return [
+                self._set(
+                    device_id,
+                    CMD_BACKLIGHT,
+                    bytes((value,)),
+                    _byte("backlight"),
+                    "backlight",
+                )
+            ]
         if operation == "black":
             data = bytes((SUB_SCREEN_MUTE, 0x00 if value else 0xFF))
             return [self._set(device_id, CMD_SCREEN_MUTE, data, _mute, "screen mute")]
         if operation == "video_wall":
-            return [self._set(device_id, CMD_VIDEO_WALL, bytes((int(value),)),
-                              _flag("video_wall"), "video wall")]
+            return [
+                self._set(
+                    device_id,
+                    CMD_VIDEO_WALL,
+                    bytes((int(value),)),
+                    _flag("video_wall"),
+                    "video wall",
+                )
+            ]
         if operation == "tile":
             matrix = value["rows"] << 4 | value["columns"]
             data = bytes((matrix, value["position"]))
-            return [self._set(device_id, CMD_WALL_POSITION, data, _tile, "wall position")]
+            return [
+                self._set(device_id, CMD_WALL_POSITION, data, _tile, "wall position")
+            ]
         raise DisplayNotSupportedError(f"Samsung MDC has no {operation!r} operation")
 
     def status_commands(self, device_id: int, full: bool) -> list[Command]:
         commands = [self._set(device_id, CMD_STATUS, b"", _status, "status")]
         if full:
             commands += [
-                self._set(device_id, CMD_BRIGHTNESS, b"", _byte("brightness"),
-                          "brightness"),
-                self._set(device_id, CMD_SCREEN_MUTE, bytes((SUB_SCREEN_MUTE,)), _mute,
-                          "screen mute"),
-                self._set(device_id, CMD_VIDEO_WALL, b"", _flag("video_wall"),
-                          "video wall"),
+                self._set(
+                    device_id, CMD_BRIGHTNESS, b"", _byte("brightness"), "brightness"
+                ),
+                self._set(
+                    device_id,
+                    CMD_SCREEN_MUTE,
+                    bytes((SUB_SCREEN_MUTE,)),
+                    _mute,
+                    "screen mute",
+                ),
+                self._set(
+                    device_id, CMD_VIDEO_WALL, b"", _flag("video_wall"), "video wall"
+                ),
             ]
         return commands
 
     def _set(
-        self, device_id: int, command: int, data: bytes,
-        interpret: Callable[[bytes], State], what: str,
+        self,
+        device_id: int,
+        command: int,
+        data: bytes,
+        interpret: Callable[[bytes], State],
+        what: str,
     ) -> Command:
         request = build_request(command, device_id, data)
         if device_id == BROADCAST_ID:
@@ -157,7 +208,8 @@ class SamsungMdcDriver(Driver):
                 code = values[0] if values else None
                 raise DisplayNakError(
                     f"Samsung panel ID {device_id} refused {what} (NAK, error code "
-                    f"{code}); make sure it is fully booted, on HDMI1, with MagicInfo off",
+                    f"{code}); make sure it is fully booted, on HDMI1, with MagicInfo "
+                    "off",
                     code=code,
                 )
             return interpret(values)
@@ -188,7 +240,11 @@ def _mute(values: bytes) -> State:
 
 def _tile(values: bytes) -> State:
     matrix, position = values[0], values[1]
-    return {"tile_columns": matrix & 0x0F, "tile_rows": matrix >> 4, "tile_position": position}
+    return {
+        "tile_columns": matrix & 0x0F,
+        "tile_rows": matrix >> 4,
+        "tile_position": position,
+    }
 
 
 def _status(values: bytes) -> State:

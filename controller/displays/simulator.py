@@ -2,9 +2,9 @@
 
 A simulator owns the master side of a pty; the controller opens the slave side (or a
 symlink to it, like ``/dev/serial/by-id/…``) as if it were a USB adapter. It can be told
-to misbehave: refuse (NAK), corrupt its checksum, answer from the wrong ID, split a reply
-over several writes, stay silent, send junk or an echo first, or vanish like an unplugged
-adapter and come back.
+to misbehave: refuse (NAK), corrupt its checksum, answer from the wrong ID, split a
+reply over several writes, stay silent, send junk or an echo first, or vanish like an
+unplugged adapter and come back.
 """
 
 from __future__ import annotations
@@ -23,14 +23,23 @@ from controller.displays.errors import DisplayChecksumError
 
 _LOGGER = logging.getLogger(__name__)
 
-FAULTS = ("nak", "bad_checksum", "wrong_id", "split", "silence", "junk", "echo", "vanish")
+FAULTS = (
+    "nak",
+    "bad_checksum",
+    "wrong_id",
+    "split",
+    "silence",
+    "junk",
+    "echo",
+    "vanish",
+)
 JUNK = b"\x00\xff\x13junk\x7f"
 SPLIT_GAP_S = 0.03
 READ_BYTES = 4096
 
 
 class PtySimulator(ABC):
-    """A simulated display on a pseudo-terminal; ``path`` is what the controller opens."""
+    """A simulated display on a pseudo-terminal; the controller opens ``path``."""
 
     protocol: str
     default_ids: tuple[int, ...] = (1,)
@@ -223,15 +232,25 @@ class NovaStarSimulator(PtySimulator):
 
         source = frame.destination + 1 if fault == "wrong_id" else frame.destination
         body = (
-            bytes((result, frame.serial, source & 0xFF, 0xFE, frame.device_type,
-                   frame.port))
+            bytes(
+                (
+                    result,
+                    frame.serial,
+                    source & 0xFF,
+                    0xFE,
+                    frame.device_type,
+                    frame.port,
+                )
+            )
             + frame.board.to_bytes(2, "little")
             + bytes((0x01 if frame.write else 0x00, 0x00))
             + frame.register.to_bytes(4, "little")
             + len(data).to_bytes(2, "little")
             + data
         )
-        return novastar.REPLY_HEADER + body + novastar.checksum(body).to_bytes(2, "little")
+        return (
+            novastar.REPLY_HEADER + body + novastar.checksum(body).to_bytes(2, "little")
+        )
 
     def corrupt(self, reply: bytes) -> bytes:
         return reply[:-1] + bytes(((reply[-1] + 1) & 0xFF,))
@@ -281,10 +300,17 @@ class SamsungMdcSimulator(PtySimulator):
             return samsung.build_reply(reply_id, command, b"\x01", ack=False)
 
         if command == samsung.CMD_STATUS:
-            values = bytes((
-                self.values[samsung.CMD_POWER][0], self.volume, self.mute,
-                self.values[samsung.CMD_INPUT][0], self.aspect, 0x00, 0x00,
-            ))
+            values = bytes(
+                (
+                    self.values[samsung.CMD_POWER][0],
+                    self.volume,
+                    self.mute,
+                    self.values[samsung.CMD_INPUT][0],
+                    self.aspect,
+                    0x00,
+                    0x00,
+                )
+            )
         elif command not in self.values:
             values = b""
         elif command == samsung.CMD_SCREEN_MUTE:
@@ -316,8 +342,14 @@ class LgSimulator(PtySimulator):
     ) -> None:
         super().__init__(ids, link=link)
         self.values: dict[str, str] = {
-            "ka": "01", "xb": "90", "kh": "32", "mg": "32", "kd": "00", "kf": "19",
-            "dd": "00", "di": "01",
+            "ka": "01",
+            "xb": "90",
+            "kh": "32",
+            "mg": "32",
+            "kd": "00",
+            "kf": "19",
+            "dd": "00",
+            "di": "01",
         }
 
     def take_request(self, buffer: bytearray) -> bytes | None:
@@ -382,7 +414,10 @@ class NecSimulator(PtySimulator):
         except DisplayChecksumError:
             return None
         address = request[2]
-        if address != nec.ALL_MONITORS and address - nec.FIRST_MONITOR + 1 not in self.ids:
+        if (
+            address != nec.ALL_MONITORS
+            and address - nec.FIRST_MONITOR + 1 not in self.ids
+        ):
             return None
         monitor = address + 1 if fault == "wrong_id" else address
         if fault == "nak":

@@ -20,7 +20,8 @@ expects as a regular expression whose named groups become state::
 
 Templates get ``id`` and ``value`` (the ``values`` text when given; tiles get
 ``columns``, ``rows`` and ``position``). A group called ``id`` is checked against the
-addressed ID; a group named like an operation with ``values`` is mapped back through them.
+addressed ID; a group named like an operation with ``values`` is mapped back through
+them.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ TableValue = str | int | bool
 
 
 class TableCommandSpec(Spec):
-    """One operation of a command table: request template, value texts, reply pattern."""
+    """One operation of a command table: request template, values, reply pattern."""
 
     send: str
     values: dict[TableValue, str] | None = None
@@ -92,7 +93,7 @@ class CommandTableSpec(Spec):
 
 
 def load_table(path: str | Path) -> CommandTableSpec:
-    """Read and check a command table; ConfigError naming the file and line otherwise."""
+    """Read and check a command table; ConfigError naming file and line otherwise."""
     source = load_yaml(path)
     try:
         return CommandTableSpec.model_validate(source.data or {})
@@ -100,7 +101,9 @@ def load_table(path: str | Path) -> CommandTableSpec:
         problems = []
         for item in err.errors():
             loc = tuple(part for part in item["loc"] if isinstance(part, str | int))
-            problems.append(source.problem(loc, f"found {item['input']!r}: {item['msg']}"))
+            problems.append(
+                source.problem(loc, f"found {item['input']!r}: {item['msg']}")
+            )
         raise ConfigError(problems) from None
 
 
@@ -139,7 +142,9 @@ class TableDriver(Driver):
     def commands(self, operation: str, value: Any, device_id: int) -> list[Command]:
         spec = self.table.commands.get(operation)
         if spec is None:
-            raise DisplayNotSupportedError(f"{self.protocol} has no {operation!r} command")
+            raise DisplayNotSupportedError(
+                f"{self.protocol} has no {operation!r} command"
+            )
         fields: dict[str, Any] = {"id": device_id}
         if isinstance(value, Mapping):
             fields.update(value)
@@ -157,8 +162,9 @@ class TableDriver(Driver):
         request = self._bytes(text)
         if spec.reply is None:
             return [Command(request, None, f"{operation} (no reply expected)")]
-        return [Command(request, self._parser(operation, spec.reply, device_id),
-                        operation)]
+        return [
+            Command(request, self._parser(operation, spec.reply, device_id), operation)
+        ]
 
     def status_commands(self, device_id: int, full: bool) -> list[Command]:
         if "status" not in self.table.commands:
@@ -181,9 +187,11 @@ class TableDriver(Driver):
         expected = re.compile(pattern)
 
         def parse(frame: bytes) -> State:
-            text = frame.hex(" ").upper() if self._hex else frame.decode(
-                "ascii", errors="replace"
-            ).strip("\r\n")
+            text = (
+                frame.hex(" ").upper()
+                if self._hex
+                else frame.decode("ascii", errors="replace").strip("\r\n")
+            )
             if self._nak is not None and (refusal := self._nak.search(text)):
                 code = refusal.groupdict().get("code")
                 raise DisplayNakError(
@@ -209,7 +217,8 @@ class TableDriver(Driver):
                 got = int(text, 16) if self._hex else int(text)
                 if got != device_id:
                     raise DisplayWrongIdError(
-                        f"{self.protocol} reply came from ID {got}, expected {device_id}",
+                        f"{self.protocol} reply came from ID {got}, "
+                        f"expected {device_id}",
                         expected=device_id,
                         got=got,
                     )

@@ -1,4 +1,4 @@
-"""The serial link to a display: exclusive port, framed replies, one request at a time."""
+"""The serial link to a display: exclusive port, framed replies, one request at once."""
 
 from __future__ import annotations
 
@@ -57,7 +57,9 @@ class SerialLink:
         self._transport: asyncio.Transport | None = None
         self._lost: asyncio.Future[Exception | None] | None = None
         self._lock = asyncio.Lock()
-        self._pending: tuple[Callable[[bytes], object], asyncio.Future[object]] | None = None
+        self._pending: (
+            tuple[Callable[[bytes], object], asyncio.Future[object]] | None
+        ) = None
         self._task: asyncio.Task[None] | None = None
         self._online_event = asyncio.Event()
         self._faults = FaultLog(_LOGGER)
@@ -111,10 +113,11 @@ class SerialLink:
     ) -> T | None:
         """Send ``request`` and return ``parse`` of its reply frame.
 
-        ``parse`` raises StaleReply for frames answering something else (they are skipped)
-        and a DisplayError for refusals. Without ``parse`` (a broadcast) nothing is
-        awaited and None is returned. Raises DisplayOfflineError when the port is closed
-        or lost meanwhile, DisplayTimeoutError when no reply came within ``timeout_s``.
+        ``parse`` raises StaleReply for frames answering something else (they are
+        skipped) and a DisplayError for refusals. Without ``parse`` (a broadcast)
+        nothing is awaited and None is returned. Raises DisplayOfflineError when the
+        port is closed or lost meanwhile, DisplayTimeoutError when no reply came
+        within ``timeout_s``.
         """
         async with self._lock:
             transport = self._transport
@@ -155,7 +158,10 @@ class SerialLink:
         delay = RECONNECT_FIRST_S
         while True:
             try:
-                transport, _protocol = await serial_asyncio_fast.create_serial_connection(
+                (
+                    transport,
+                    _protocol,
+                ) = await serial_asyncio_fast.create_serial_connection(
                     loop,
                     lambda: _LinkProtocol(self),
                     self.port,
@@ -168,7 +174,9 @@ class SerialLink:
                     "open",
                     "display control offline: cannot open serial port %s (%s); "
                     "retrying every %g s at most",
-                    self.port, self.last_error, RECONNECT_MAX_S,
+                    self.port,
+                    self.last_error,
+                    RECONNECT_MAX_S,
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_S)
@@ -191,7 +199,8 @@ class SerialLink:
             self._faults.fault(
                 "lost",
                 "serial port %s lost (%s); display control offline, reopening",
-                self.port, self.last_error,
+                self.port,
+                self.last_error,
             )
             self._went_offline(self.last_error)
             await asyncio.sleep(delay)
@@ -225,7 +234,8 @@ class SerialLink:
                 "overflow",
                 "serial port %s: %d bytes received without a complete frame; "
                 "discarded them (wrong baud rate or protocol?)",
-                self.port, len(self._buffer),
+                self.port,
+                len(self._buffer),
             )
             self._buffer.clear()
             return
@@ -235,14 +245,17 @@ class SerialLink:
     def _dispatch(self, frame: bytes) -> None:
         pending = self._pending
         if pending is None or pending[1].done():
-            _LOGGER.debug("%s: unsolicited frame dropped: %s", self.port, frame.hex(" "))
+            _LOGGER.debug(
+                "%s: unsolicited frame dropped: %s", self.port, frame.hex(" ")
+            )
             return
         parse, future = pending
         try:
             result = parse(frame)
         except StaleReply as stale:
-            _LOGGER.debug("%s: late reply skipped (%s): %s", self.port, stale,
-                          frame.hex(" "))
+            _LOGGER.debug(
+                "%s: late reply skipped (%s): %s", self.port, stale, frame.hex(" ")
+            )
             return
         except DisplayError as err:
             future.set_exception(err)

@@ -81,8 +81,14 @@ def test_novastar_frame_builder_encodes_the_vector_exactly(
     vector, sent, reply, serial, dest, dtype, port, board, register, data, length
 ):
     built = novastar.build_request(
-        serial=serial, destination=dest, device_type=dtype, port=port, board=board,
-        register=register, data=data, read_length=length,
+        serial=serial,
+        destination=dest,
+        device_type=dtype,
+        port=port,
+        board=board,
+        register=register,
+        data=data,
+        read_length=length,
     )
     assert built.hex(" ") == sent.hex(" ")
 
@@ -131,7 +137,10 @@ def test_n5_brightness_read_decodes_100_percent():
 def test_n6_reply_acknowledges_the_card_write():
     frame = novastar.decode_frame(N6_REP)
     assert (frame.serial, frame.write, frame.length, frame.register) == (
-        0x15, True, 0, 0x02000001,
+        0x15,
+        True,
+        0,
+        0x02000001,
     )
 
 
@@ -182,7 +191,12 @@ def test_n13_bad_checksum_is_an_integrity_error_not_success():
 
 def test_m3_errata_model_request_checksum_is_89_56_not_87_56():
     built = novastar.build_request(
-        serial=0, destination=0, device_type=0, port=0, board=0, register=2,
+        serial=0,
+        destination=0,
+        device_type=0,
+        port=0,
+        board=0,
+        register=2,
         read_length=2,
     )
     assert built[-2:] == h("57 56")  # VX4S framing; the M3 print's 87 56 is wrong too
@@ -225,7 +239,9 @@ def test_brightness_ends_are_exact():
     from controller.displays.base import brightness_to_byte
 
     assert (brightness_to_byte(0), brightness_to_byte(50), brightness_to_byte(100)) == (
-        0, 0x80, 0xFF,
+        0,
+        0x80,
+        0xFF,
     )
 
 
@@ -267,7 +283,10 @@ def test_s5_status_decodes_power_volume_mute_input():
     reply = h("AA FF 01 09 41 00 01 32 00 21 10 00 00 AE")
     assert frames(samsung.take_frame, reply) == [reply]
     assert command.parse(reply) == {
-        "power": True, "volume": 50, "mute": False, "input": "HDMI1",
+        "power": True,
+        "volume": 50,
+        "mute": False,
+        "input": "HDMI1",
     }
 
 
@@ -391,14 +410,20 @@ def test_lg_reply_from_another_set_is_a_wrong_id_error():
 # --- NEC ------------------------------------------------------------------------------
 
 E1_REQ = h("01 30 41 30 41 30 36 02 30 31 44 36 03 74 0D")
-E1_REP = h("01 30 30 41 42 31 32 02 30 32 30 30 44 36 30 30 30 30 30 34 30 30 30 34 03 71 0D")
+E1_REP = h(
+    "01 30 30 41 42 31 32 02 30 32 30 30 44 36 30 30 30 30 30 34 30 30 30 34 03 71 0D"
+)
 E2_REQ = h("01 30 41 30 43 30 36 02 30 30 36 30 03 03 0D")
-E2_REP = h("01 30 30 41 44 31 32 02 30 30 30 30 36 30 30 30 30 30 31 31 30 30 30 33 03 02 0D")
+E2_REP = h(
+    "01 30 30 41 44 31 32 02 30 30 30 30 36 30 30 30 30 30 31 31 30 30 30 33 03 02 0D"
+)
 E3_REQ = h("01 30 41 30 43 30 36 02 30 30 36 32 03 01 0D")
 E4_REQ = h("01 30 41 30 41 30 43 02 43 32 30 33 44 36 30 30 30 31 03 73 0D")
 E4_REP = h("01 30 30 41 42 30 45 02 30 30 43 32 30 33 44 36 30 30 30 31 03 76 0D")
 E5_REQ = h("01 30 41 30 45 30 41 02 30 30 31 30 30 30 33 32 03 74 0D")
-E5_REP = h("01 30 30 41 46 31 32 02 30 30 30 30 31 30 30 30 30 30 36 34 30 30 33 32 03 07 0D")
+E5_REP = h(
+    "01 30 30 41 46 31 32 02 30 30 30 30 31 30 30 30 30 30 36 34 30 30 33 32 03 07 0D"
+)
 E6_REQ = h("01 30 41 30 45 30 41 02 30 32 44 30 30 30 30 33 03 01 0D")
 E11_REQ = h("01 30 2A 30 41 30 43 02 43 32 30 33 44 36 30 30 30 31 03 18 0D")
 
