@@ -101,6 +101,10 @@ class PtySimulator(ABC):
             raise ValueError(f"unknown fault {fault!r}, expected one of {FAULTS}")
         self._faults.extend([fault] * times)
 
+    def inject(self, data: bytes) -> None:
+        """Send ``data`` unasked, as line noise or a confused device would."""
+        self._write(data)
+
     @abstractmethod
     def take_request(self, buffer: bytearray) -> bytes | None:
         """Cut one request frame out of ``buffer``."""
