@@ -66,6 +66,7 @@ class Display:
         self._on_change = on_change
         self._faults = FaultLog(_LOGGER)
         self._poll_task: asyncio.Task[None] | None = None
+        self._reconnected = asyncio.Event()
         self._signature: Any = None
 
     @property
@@ -164,11 +165,15 @@ class Display:
         assert self.link is not None
         while True:
             await self.link.wait_online()
+            self._reconnected.clear()
             await self._refresh(full=True)
-            while self.link.online:
-                await asyncio.sleep(self.spec.poll_interval_s)
-                if self.link.online:
-                    await self._refresh(full=False)
+            while self.link.online and not self._reconnected.is_set():
+                try:
+                    async with asyncio.timeout(self.spec.poll_interval_s):
+                        await self._reconnected.wait()
+                except TimeoutError:
+                    if self.link.online:
+                        await self._refresh(full=False)
 
     async def _refresh(self, full: bool) -> None:
         for device_id in self.ids:
@@ -238,7 +243,9 @@ class Display:
         self._notify()
 
     def _link_changed(self, online: bool) -> None:
-        if not online:
+        if online:
+            self._reconnected.set()
+        else:
             self.responding = False
             if self.link is not None:
                 self.error = (

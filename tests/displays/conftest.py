@@ -24,7 +24,7 @@ async def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> No
 
 @pytest.fixture
 async def simulators(tmp_path) -> AsyncIterator[Callable[..., PtySimulator]]:
-    """Make started simulators (stopped after the test); each gets a by-id style link."""
+    """Make started simulators (stopped after the test), each with a by-id link."""
     made: list[PtySimulator] = []
 
     async def make(protocol: str, ids=None) -> PtySimulator:
