@@ -15,7 +15,7 @@ expects as a regular expression whose named groups become state::
         reply: "^BRT (?P<id>\\d+) OK (?P<brightness>\\d+)$"
       black:
         send: "MUTE {id:02d} {value}\\r"
-        values: {true: "1", false: "0"}
+        values: {"true": "1", "false": "0"}
         reply: "^MUTE (?P<id>\\d+) OK (?P<black>[01])$"
 
 Templates get ``id`` and ``value`` (the ``values`` text when given; tiles get
@@ -35,7 +35,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from controller.config.base import Spec
 from controller.config.yamlfile import load_yaml
-from controller.displays.base import OPERATIONS, Command, Driver, State
+from controller.displays.base import OPERATIONS, Command, Driver, StaleReply, State
 from controller.displays.errors import (
     DisplayNakError,
     DisplayNotSupportedError,
@@ -46,14 +46,16 @@ from controller.errors import ConfigError
 
 MAX_FRAME_BYTES = 512
 
-TableValue = str | int | bool
+_BOOLEAN_OPERATIONS = {"black", "freeze", "power", "video_wall"}
 
 
 class TableCommandSpec(Spec):
     """One operation of a command table: request template, values, reply pattern."""
 
     send: str
-    values: dict[TableValue, str] | None = None
+    values: dict[str, str] | None = Field(
+        default=None, description="value → text in the template (quote true/false)"
+    )
     reply: str | None = Field(
         default=None, description="regular expression; none = the device never answers"
     )
@@ -120,8 +122,11 @@ class TableDriver(Driver):
         self._hex = table.encoding == "hex"
         self._end = self._bytes(table.reply_end) if table.reply_end is not None else b""
         self._nak = re.compile(table.nak) if table.nak else None
-        self._reverse: dict[str, dict[str, TableValue]] = {
-            operation: {text: key for key, text in (spec.values or {}).items()}
+        self._reverse: dict[str, dict[str, Any]] = {
+            operation: {
+                text: _typed(operation, key)
+                for key, text in (spec.values or {}).items()
+            }
             for operation, spec in table.commands.items()
         }
 
@@ -171,12 +176,9 @@ class TableDriver(Driver):
             return []
         return self.commands("status", None, device_id)
 
-    def _value_text(
-        self, operation: str, values: Mapping[TableValue, str], value: Any
-    ) -> str:
+    def _value_text(self, operation: str, values: Mapping[str, str], value: Any) -> str:
         for key, text in values.items():
-            same_type = isinstance(key, bool) == isinstance(value, bool)
-            if same_type and (key == value or str(key).lower() == str(value).lower()):
+            if key.lower() == str(value).lower():
                 return text
         raise DisplayValueError(
             f"{self.protocol} {operation}: found {value!r}, expected one of: "
@@ -200,10 +202,8 @@ class TableDriver(Driver):
                 )
             match = expected.search(text)
             if match is None:
-                raise DisplayNakError(
-                    f"{self.protocol} reply to {operation} not understood: {text!r} "
-                    f"(expected {pattern!r})"
-                )
+                # Noise, an echo or another command's answer: keep waiting.
+                raise StaleReply(f"{text!r} does not match {pattern!r}")
             return self._state(match.groupdict(), device_id)
 
         return parse
@@ -241,3 +241,10 @@ class TableDriver(Driver):
             raise DisplayValueError(
                 f"{self.protocol}: {text!r} is not hex bytes ({err})"
             ) from err
+
+
+def _typed(operation: str, key: str) -> Any:
+    """A ``values`` key as state: true/false for on/off operations, else the name."""
+    if operation in _BOOLEAN_OPERATIONS and key.lower() in ("true", "false"):
+        return key.lower() == "true"
+    return key
