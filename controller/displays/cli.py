@@ -138,3 +138,15 @@ def _parse_value(text: str | None) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run only the display commands (``python -m controller.displays.cli``)."""
+    parser = argparse.ArgumentParser(prog="opswall-display")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
