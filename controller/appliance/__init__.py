@@ -1,0 +1,1 @@
+"""The appliance: boot firmware settings, systemd integration and first boot."""
