@@ -1,5 +1,5 @@
-"""Configuration: the appliance config, layouts and presets, loaded and validated."""
+"""Configuration: the appliance config, layouts and presets, loaded and validated.
 
-from controller.config.loader import Config, load_config
-
-__all__ = ["Config", "load_config"]
+Import from ``controller.config.loader`` (this package stays import-light so device
+modules can define their config sections without a cycle).
+"""

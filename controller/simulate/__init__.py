@@ -1,0 +1,1 @@
+"""Simulated IP cameras for the demo and the tests: real RTSP, real multicast DNS."""

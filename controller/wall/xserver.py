@@ -1,0 +1,147 @@
+"""The wall's X display: a private Xvfb or the appliance's X server, and tile windows."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from PIL import Image
+from Xlib import X, Xatom, display, error
+
+from controller.errors import WallError
+from controller.layouts import Rect
+
+_LOGGER = logging.getLogger(__name__)
+
+XVFB_START_TIMEOUT_S = 10.0
+
+
+class PrivateXvfb:
+    """An Xvfb server started for the wall, at the wall's resolution."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width = width
+        self.height = height
+        self.name = ""
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        """Start Xvfb on a free display number; return the display name (``:N``)."""
+        if shutil.which("Xvfb") is None:
+            raise WallError("Xvfb is not installed; run ./scripts/setup.sh or set wall.display")
+        read_fd, write_fd = os.pipe()
+        self._process = subprocess.Popen(
+            [
+                "Xvfb", "-displayfd", str(write_fd), "-screen", "0",
+                f"{self.width}x{self.height}x24", "-nolisten", "tcp", "-noreset",
+            ],
+            pass_fds=(write_fd,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(write_fd)
+        with os.fdopen(read_fd) as pipe:
+            number = pipe.readline().strip()
+        if not number:
+            self.stop()
+            raise WallError("Xvfb did not start (no display number reported)")
+        self.name = f":{number}"
+        _LOGGER.info("started Xvfb %s at %dx%d", self.name, self.width, self.height)
+        return self.name
+
+    def stop(self) -> None:
+        """Stop the server (idempotent)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+
+
+@dataclass
+class TileWindow:
+    """A borderless X window that one player draws into."""
+
+    window_id: int
+    rect: Rect | None = None
+    mapped: bool = False
+
+
+class WallScreen:
+    """Our own X connection: creates, places and stacks the tile windows.
+
+    Used only from the event loop. Without a window manager, windows are placed and
+    raised directly (``override_redirect``), so a layout switch is a handful of
+    ConfigureWindow requests and one flush.
+    """
+
+    def __init__(self, display_name: str) -> None:
+        self.display_name = display_name
+        try:
+            self._display = display.Display(display_name)
+        except (error.DisplayError, OSError) as err:
+            raise WallError(f"cannot open X display {display_name}: {err}") from err
+        self._screen = self._display.screen()
+        self._root = self._screen.root
+        self.width = self._screen.width_in_pixels
+        self.height = self._screen.height_in_pixels
+        self._root.change_attributes(background_pixel=self._screen.black_pixel)
+        self._root.clear_area()
+        self._display.flush()
+
+    def create_window(self, title: str) -> TileWindow:
+        """A new unmapped, borderless, black window."""
+        window = self._root.create_window(
+            0, 0, 16, 16, 0,
+            self._screen.root_depth,
+            X.InputOutput,
+            X.CopyFromParent,
+            background_pixel=self._screen.black_pixel,
+            override_redirect=True,
+            event_mask=X.StructureNotifyMask,
+        )
+        window.change_property(Xatom.WM_NAME, Xatom.STRING, 8, title.encode())
+        self._display.flush()
+        return TileWindow(window.id)
+
+    def place(self, tile_window: TileWindow, rect: Rect) -> None:
+        """Move and resize the window to ``rect``, map it and raise it (not flushed)."""
+        window = self._display.create_resource_object("window", tile_window.window_id)
+        if tile_window.rect != rect:
+            window.configure(x=rect.x, y=rect.y, width=rect.w, height=rect.h)
+            tile_window.rect = rect
+        if not tile_window.mapped:
+            window.map()
+            tile_window.mapped = True
+
+    def hide(self, tile_window: TileWindow) -> None:
+        """Unmap the window (not flushed)."""
+        if tile_window.mapped:
+            window = self._display.create_resource_object("window", tile_window.window_id)
+            window.unmap()
+            tile_window.mapped = False
+
+    def flush(self) -> None:
+        """Send the queued requests and wait until the server has handled them."""
+        self._display.sync()
+
+    def close(self) -> None:
+        self._display.close()
+
+
+def capture(display_name: str) -> Image.Image:
+    """The whole screen of ``display_name`` as an RGB image (blocking: run in a thread)."""
+    conn = display.Display(display_name)
+    try:
+        screen = conn.screen()
+        width, height = screen.width_in_pixels, screen.height_in_pixels
+        raw = screen.root.get_image(0, 0, width, height, X.ZPixmap, 0xFFFFFFFF)
+        return Image.frombytes("RGB", (width, height), raw.data, "raw", "BGRX")
+    finally:
+        conn.close()
