@@ -2,6 +2,14 @@
 # Boot-test probe: runs as root inside the amd64 twin under qemu (systemd.run= on the
 # kernel command line) and reports "OPSWALL-BOOTTEST key=value ..." lines on the second
 # serial port, which the host test reads. It checks; the host decides.
+# systemd.run's unit is part of the boot transaction and the boot waits for it: start
+# again as a unit of its own that runs once the system is up.
+if [ "${1:-}" != detached ]; then
+  exec systemd-run --quiet --no-block --unit=opswall-boottest \
+    --property=After=multi-user.target --property=FailureAction=poweroff \
+    /bin/sh "$0" detached
+fi
+
 out=/dev/ttyS1
 say() { echo "OPSWALL-BOOTTEST $*" > "$out"; }
 now() { cut -d' ' -f1 /proc/uptime; }
@@ -74,3 +82,4 @@ say api_after_restart status=$code
 journalctl -b -u opswall.service -u opswall-firstboot.service --no-pager -o short-monotonic \
   | tail -n 60 | sed 's/^/OPSWALL-LOG /' > "$out"
 say done uptime=$(now)
+systemctl poweroff --no-block

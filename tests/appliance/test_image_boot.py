@@ -88,7 +88,7 @@ def boot(tmp_path_factory: pytest.TempPathFactory) -> Boot:
     append = (
         "root=LABEL=opswall-root ro console=ttyS0,115200 net.ifnames=0 "
         'systemd.run="/bin/sh /boot/firmware/opswall-boottest.sh" '
-        "systemd.run_success_action=poweroff systemd.run_failure_action=poweroff"
+        "systemd.run_success_action=none systemd.run_failure_action=poweroff"
     )
     argv = [
         qemu,
