@@ -129,6 +129,10 @@ fi
 cp "$REPO/image-build/boot/opswall-firstboot.yaml" "$BOOT_TREE/opswall-firstboot.yaml"
 cp "$REPO/image-build/boot/README-OPSWALL.txt" "$BOOT_TREE/README-OPSWALL.txt"
 if [ "$ARCH" = arm64 ]; then
+  # Stable names for the kernel and initrd: config.txt does not change with a kernel.
+  cp -L "$ROOTFS/vmlinuz" "$BOOT_TREE/vmlinuz"
+  cp -L "$ROOTFS/initrd.img" "$BOOT_TREE/initrd.img"
+  rm -f "$BOOT_TREE"/vmlinuz-* "$BOOT_TREE"/initrd.img-*
   # Rendered on the host from the shipped default config: same code as on the device.
   (cd "$REPO" && "$PYTHON" -m controller.appliance.cli firmware render \
     --config "$DATA_TREE/etc/opswall/opswall.yaml" --out "$BOOT_TREE")

@@ -2,9 +2,11 @@
 # Boot-test probe: runs as root inside the amd64 twin under qemu (systemd.run= on the
 # kernel command line) and reports "OPSWALL-BOOTTEST key=value ..." lines on the second
 # serial port, which the host test reads. It checks; the host decides.
-# systemd.run's unit is part of the boot transaction and the boot waits for it: start
-# again as a unit of its own that runs once the system is up.
+# systemd.run= boots into kernel-command-line.target instead of the default target, and
+# that boot waits for this script: ask for the normal boot, then run again as a unit of
+# its own once the system is up.
 if [ "${1:-}" != detached ]; then
+  systemctl start --no-block multi-user.target
   exec systemd-run --quiet --no-block --unit=opswall-boottest \
     --property=After=multi-user.target --property=FailureAction=poweroff \
     /bin/sh "$0" detached

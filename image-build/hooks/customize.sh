@@ -83,3 +83,6 @@ in_root update-initramfs -c -k all
 
 in_root apt-get clean
 rm -rf "$ROOT"/var/lib/apt/lists/* "$ROOT"/var/cache/apt/*.bin
+if mountpoint -q "$ROOT/boot/firmware"; then
+  umount "$ROOT/boot/firmware"
+fi
