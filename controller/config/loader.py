@@ -10,13 +10,15 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from controller.buttons.config import check_buttons
 from controller.config.schema import (
     ConfigSpec,
-    LayoutSpec,
     LayoutsFileSpec,
+    LayoutSpec,
     PresetsFileSpec,
 )
 from controller.config.yamlfile import KeyPath, YamlFile, load_yaml
+from controller.displays.controller import validate_action
 from controller.errors import ConfigError, ConfigProblem
 from controller.layouts import DisplayAction, Layout, Preset, Rect, Tile
 
@@ -114,7 +116,9 @@ def _allowed_keys(model: type[BaseModel], loc: KeyPath) -> list[str]:
             current = field.annotation
         else:
             args = getattr(current, "__args__", ())
-            candidates = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            candidates = [
+                a for a in args if isinstance(a, type) and issubclass(a, BaseModel)
+            ]
             if not candidates:
                 return []
             current = candidates[0]
@@ -161,7 +165,9 @@ def _compile_tiles(
         is_cell = tile.row is not None or tile.column is not None
         if is_cell and tile.rect is not None:
             problems.append(
-                source.problem(where, "found both a grid cell and rect, expected one of them")
+                source.problem(
+                    where, "found both a grid cell and rect, expected one of them"
+                )
             )
             continue
         if tile.rect is not None:
@@ -200,11 +206,16 @@ def _compile_tiles(
                 continue
             if tile.row is None or tile.column is None:
                 problems.append(
-                    source.problem(where, "found a cell without row or column, expected both")
+                    source.problem(
+                        where, "found a cell without row or column, expected both"
+                    )
                 )
                 continue
             grid = spec.grid
-            if tile.row + tile.rows > grid.rows or tile.column + tile.columns > grid.columns:
+            if (
+                tile.row + tile.rows > grid.rows
+                or tile.column + tile.columns > grid.columns
+            ):
                 problems.append(
                     source.problem(
                         where,
@@ -265,7 +276,19 @@ def compile_presets(
                 )
             continue
         ok = True
+        shown: dict[str, str] = {}
         for tile_id, camera in preset.cameras.items():
+            if camera is not None and camera in shown:
+                problems.append(
+                    source.problem(
+                        (*at, "cameras", tile_id),
+                        f"found camera {camera!r} again (already in tile {shown[camera]!r}), "
+                        "expected each camera once per preset",
+                    )
+                )
+                ok = False
+            if camera is not None:
+                shown.setdefault(camera, tile_id)
             if tile_id not in layout.tile_ids:
                 problems.append(
                     source.problem(
@@ -286,6 +309,9 @@ def compile_presets(
                 )
                 ok = False
         for index, action in enumerate(preset.display):
+            if (message := validate_action(action.operation, action.value)) is not None:
+                problems.append(source.problem((*at, "display", index), message))
+                ok = False
             if action.display is not None and action.display not in config.displays:
                 problems.append(
                     source.problem(
@@ -304,7 +330,8 @@ def compile_presets(
                 title=preset.title or name,
                 dwell_s=preset.dwell_s,
                 display_actions=tuple(
-                    DisplayAction(a.operation, a.value, a.display) for a in preset.display
+                    DisplayAction(a.operation, a.value, a.display)
+                    for a in preset.display
                 ),
             )
     if problems:
@@ -316,7 +343,11 @@ def _check_references(
     spec: ConfigSpec, source: YamlFile, presets: Mapping[str, Preset]
 ) -> list[ConfigProblem]:
     problems = []
-    if spec.startup_preset is not None and presets and spec.startup_preset not in presets:
+    if (
+        spec.startup_preset is not None
+        and presets
+        and spec.startup_preset not in presets
+    ):
         problems.append(
             source.problem(
                 ("startup_preset",),
@@ -324,8 +355,15 @@ def _check_references(
                 f"{', '.join(sorted(presets))}",
             )
         )
+    problems.extend(
+        source.problem(key, message) for key, message in check_buttons(spec.buttons)
+    )
     for name, button in spec.buttons.items():
-        if presets and button.action not in presets and button.action not in BUTTON_ACTIONS:
+        if (
+            presets
+            and button.action not in presets
+            and button.action not in BUTTON_ACTIONS
+        ):
             problems.append(
                 source.problem(
                     ("buttons", name, "action"),

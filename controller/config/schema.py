@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from controller.appliance.config import FirmwareSpec
 from controller.buttons.config import ButtonSpec
 from controller.config.base import Spec
 from controller.displays.config import DisplaySpec
@@ -60,6 +61,12 @@ class CameraSpec(Spec):
     match: CameraMatchSpec | None = None
 
 
+class GpioSpec(Spec):
+    """Which GPIO library drives the desk buttons: lgpio on a Pi, mock pins elsewhere."""
+
+    pin_factory: Literal["lgpio", "mock"] = "lgpio"
+
+
 class ConfigSpec(Spec):
     """The appliance config file."""
 
@@ -71,6 +78,8 @@ class ConfigSpec(Spec):
     cameras: dict[Name, CameraSpec] = {}
     displays: dict[Name, DisplaySpec] = {}
     buttons: dict[Name, ButtonSpec] = {}
+    gpio: GpioSpec = GpioSpec()
+    firmware: FirmwareSpec = FirmwareSpec()
     startup_preset: Name | None = None
     state_dir: str = Field(default="state", description="relative to this file")
 

@@ -33,7 +33,9 @@ class YamlFile:
 
     def problem(self, key_path: KeyPath, message: str) -> ConfigProblem:
         """A problem located at ``key_path`` in this file."""
-        return ConfigProblem(self.path, self.line_of(key_path), format_key(key_path), message)
+        return ConfigProblem(
+            self.path, self.line_of(key_path), format_key(key_path), message
+        )
 
 
 def format_key(key_path: KeyPath) -> str:
@@ -55,7 +57,9 @@ def load_yaml(path: str | Path) -> YamlFile:
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(name, None, "", "file not found")]) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError([ConfigProblem(name, None, "", f"cannot read: {err}")]) from err
+        raise ConfigError(
+            [ConfigProblem(name, None, "", f"cannot read: {err}")]
+        ) from err
     return parse_yaml(text, name)
 
 
@@ -71,7 +75,9 @@ def parse_yaml(text: str, name: str) -> YamlFile:
             [ConfigProblem(name, line, "", f"not valid YAML: {err.problem}")]
         ) from err
     except yaml.YAMLError as err:
-        raise ConfigError([ConfigProblem(name, None, "", f"not valid YAML: {err}")]) from err
+        raise ConfigError(
+            [ConfigProblem(name, None, "", f"not valid YAML: {err}")]
+        ) from err
     finally:
         loader.dispose()
 
@@ -103,7 +109,9 @@ def _build(
             if not isinstance(key, str | int) or isinstance(key, bool):
                 problems.append(
                     ConfigProblem(
-                        name, line, format_key(path),
+                        name,
+                        line,
+                        format_key(path),
                         f"found key {key!r}, expected a name (text)",
                     )
                 )
@@ -111,14 +119,18 @@ def _build(
             if key in result:
                 problems.append(
                     ConfigProblem(
-                        name, line, format_key((*path, key)),
+                        name,
+                        line,
+                        format_key((*path, key)),
                         f"duplicate key {key!r} (first written on line "
                         f"{lines[(*path, key)]}); each name may appear once",
                     )
                 )
                 continue
             lines[(*path, key)] = line
-            result[key] = _build(loader, value_node, (*path, key), lines, problems, name)
+            result[key] = _build(
+                loader, value_node, (*path, key), lines, problems, name
+            )
         return result
     if isinstance(node, yaml.SequenceNode):
         return tuple(

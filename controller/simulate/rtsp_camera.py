@@ -46,7 +46,9 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--fps", type=int, default=25)
     parser.add_argument("--gop", type=int, default=25, help="keyframe interval, frames")
-    parser.add_argument("--sub-path", default=None, help="also serve a 320-wide sub-stream")
+    parser.add_argument(
+        "--sub-path", default=None, help="also serve a 320-wide sub-stream"
+    )
     parser.add_argument("--user", default=None, help="require basic auth")
     parser.add_argument("--password", default="")
     args = parser.parse_args()

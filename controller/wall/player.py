@@ -150,8 +150,10 @@ class TilePlayer:
             title = "NO SIGNAL" if self.status == NO_SIGNAL else "CONNECTING…"
             detail = self.reason or self._label
             text = (
-                r"{\an5\fs64\bord3\c&H3030F0&}" + title
-                + r"\N{\fs36\c&HFFFFFF&}" + _ass_escape(detail)
+                r"{\an5\fs64\bord3\c&H3030F0&}"
+                + title
+                + r"\N{\fs36\c&HFFFFFF&}"
+                + _ass_escape(detail)
             )
             if self.status == CONNECTING:
                 text = text.replace(r"\c&H3030F0&", r"\c&H30C0F0&")
@@ -163,8 +165,14 @@ class TilePlayer:
         try:
             if text:
                 self._mpv.command(
-                    "osd-overlay", id=OVERLAY_ID, format="ass-events", data=text,
-                    res_x=0, res_y=OVERLAY_RES_Y, z=0, hidden=False,
+                    "osd-overlay",
+                    id=OVERLAY_ID,
+                    format="ass-events",
+                    data=text,
+                    res_x=0,
+                    res_y=OVERLAY_RES_Y,
+                    z=0,
+                    hidden=False,
                 )
             else:
                 self._mpv.command("osd-overlay", id=OVERLAY_ID, format="none", data="")
@@ -196,7 +204,9 @@ class TilePlayer:
         url = self.url
         _LOGGER.info(
             "camera %r: %s; tile shows NO SIGNAL, retrying in %.1f s",
-            self.camera, self.reason, delay,
+            self.camera,
+            self.reason,
+            delay,
         )
         self._retry = self._loop.call_later(delay, self._retry_now, url)
 
@@ -212,7 +222,11 @@ class TilePlayer:
             return
         # A live camera never "finishes": EOF is a lost connection like an error.
         if reason in (mpv.MpvEventEndFile.EOF, mpv.MpvEventEndFile.ERROR):
-            detail = "stream ended" if reason == mpv.MpvEventEndFile.EOF else "cannot connect"
+            detail = (
+                "stream ended"
+                if reason == mpv.MpvEventEndFile.EOF
+                else "cannot connect"
+            )
             if error:
                 detail = f"{detail} (mpv error {error})"
             self._set_status(NO_SIGNAL, detail)

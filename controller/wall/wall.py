@@ -54,7 +54,9 @@ class Wall:
         while len(self._all) < count:
             self._idle.append(await self._new_player())
 
-    async def show(self, layout: Layout, feeds: Mapping[str, CameraFeed | None]) -> None:
+    async def show(
+        self, layout: Layout, feeds: Mapping[str, CameraFeed | None]
+    ) -> None:
         """Show ``layout`` with ``feeds`` (tile id → camera feed or None for empty)."""
         async with self._lock:
             wanted = {
@@ -74,13 +76,17 @@ class Wall:
                     continue
                 player = self._assigned.get(feed.id)
                 if player is None:
-                    player = self._idle.pop() if self._idle else await self._new_player()
+                    player = (
+                        self._idle.pop() if self._idle else await self._new_player()
+                    )
                     self._assigned[feed.id] = player
                 self._tile_of[feed.id] = tile.id
                 self.screen.place(player.window, tile.rect)
                 player.set_fit(tile.fit)
                 if feed.url is None:
-                    player.show_no_signal(feed.id, feed.label, feed.reason or "camera offline")
+                    player.show_no_signal(
+                        feed.id, feed.label, feed.reason or "camera offline"
+                    )
                 elif feed.url != player.url:
                     player.load(feed.id, feed.url, feed.label)
             self.screen.flush()

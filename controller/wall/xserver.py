@@ -31,12 +31,21 @@ class PrivateXvfb:
     def start(self) -> str:
         """Start Xvfb on a free display number; return the display name (``:N``)."""
         if shutil.which("Xvfb") is None:
-            raise WallError("Xvfb is not installed; run ./scripts/setup.sh or set wall.display")
+            raise WallError(
+                "Xvfb is not installed; run ./scripts/setup.sh or set wall.display"
+            )
         read_fd, write_fd = os.pipe()
         self._process = subprocess.Popen(
             [
-                "Xvfb", "-displayfd", str(write_fd), "-screen", "0",
-                f"{self.width}x{self.height}x24", "-nolisten", "tcp", "-noreset",
+                "Xvfb",
+                "-displayfd",
+                str(write_fd),
+                "-screen",
+                "0",
+                f"{self.width}x{self.height}x24",
+                "-nolisten",
+                "tcp",
+                "-noreset",
             ],
             pass_fds=(write_fd,),
             stdout=subprocess.DEVNULL,
@@ -98,7 +107,11 @@ class WallScreen:
     def create_window(self, title: str) -> TileWindow:
         """A new unmapped, borderless, black window."""
         window = self._root.create_window(
-            0, 0, 16, 16, 0,
+            0,
+            0,
+            16,
+            16,
+            0,
             self._screen.root_depth,
             X.InputOutput,
             X.CopyFromParent,
@@ -123,13 +136,23 @@ class WallScreen:
     def hide(self, tile_window: TileWindow) -> None:
         """Unmap the window (not flushed)."""
         if tile_window.mapped:
-            window = self._display.create_resource_object("window", tile_window.window_id)
+            window = self._display.create_resource_object(
+                "window", tile_window.window_id
+            )
             window.unmap()
             tile_window.mapped = False
 
     def flush(self) -> None:
         """Send the queued requests and wait until the server has handled them."""
         self._display.sync()
+
+    def alive(self) -> bool:
+        """True when the X server still answers."""
+        try:
+            self._display.get_input_focus()
+        except (error.ConnectionClosedError, OSError):
+            return False
+        return True
 
     def close(self) -> None:
         self._display.close()

@@ -1,0 +1,36 @@
+"""Stable camera identity: the same physical camera gets the same id whatever its address."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_MAC_KEYS = ("macaddress", "mac", "hwaddr", "hw")
+_SERIAL_KEYS = ("serial", "serialnumber", "sn")
+
+
+def normalize_mac(text: str) -> str | None:
+    """``02:4F:57-00.00.01`` → ``024f57000001``; None when it is not a MAC address."""
+    digits = re.sub(r"[^0-9a-fA-F]", "", text)
+    if len(digits) != 12 or len(re.sub(r"[0-9a-fA-F:.\-\s]", "", text)) != 0:
+        return None
+    return digits.lower()
+
+
+def hardware_key(txt: dict[str, str]) -> str | None:
+    """``mac:<12 hex>`` or ``serial:<text>`` from a camera's TXT record, if it has one."""
+    lowered = {key.lower(): value for key, value in txt.items()}
+    for key in _MAC_KEYS:
+        if key in lowered and (mac := normalize_mac(lowered[key])):
+            return f"mac:{mac}"
+    for key in _SERIAL_KEYS:
+        if lowered.get(key, "").strip():
+            return f"serial:{lowered[key].strip()}"
+    return None
+
+
+def slug(text: str) -> str:
+    """A readable id from a name: lower case ASCII letters, digits and dashes."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return cleaned[:48] or "camera"

@@ -1,0 +1,342 @@
+"""The Opswall service: starts the parts in order, wires them, stops them in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from contextlib import AsyncExitStack
+from typing import Any
+
+from aiohttp import web
+
+from controller.appliance.systemd import SystemdNotifier
+from controller.buttons.panel import ButtonEvent, ButtonPanel
+from controller.buttons.pins import default_pin_factory
+from controller.cameras.mdns import MdnsDiscovery
+from controller.cameras.registry import CameraRegistry
+from controller.config.loader import Config
+from controller.displays.controller import DisplayController
+from controller.errors import OpswallError, RefusedError
+from controller.events import EventHub
+from controller.layouts import Preset
+from controller.storage import read_json, write_json_atomic
+from controller.switching import Switcher, View
+from controller.wall.wall import Wall
+from controller.wall.xserver import PrivateXvfb, WallScreen
+
+_LOGGER = logging.getLogger(__name__)
+
+STATE_FILE = "wall-state.json"
+
+
+class Service:
+    """One wall: its cameras, players, displays, buttons and web API."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.events = EventHub()
+        self.switcher = Switcher(config.presets, home=config.spec.startup_preset)
+        self.registry = CameraRegistry(config.spec.cameras, self._cameras_changed)
+        self.displays = DisplayController(
+            config.spec.displays,
+            on_change=lambda: self.events.changed("displays"),
+            base_dir=config.path.parent,
+        )
+        self.wall: Wall | None = None
+        self.buttons: ButtonPanel | None = None
+        self.display_name = ""
+        self.blackout = False
+        self.started_at = time.time()
+        self.notifier = SystemdNotifier()
+        self._stack = AsyncExitStack()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reapply: asyncio.Handle | None = None
+        self._save_lock = asyncio.Lock()
+        self.events.source("state", self.state)
+        self.events.source("cameras", self.cameras)
+        self.events.source("displays", self.displays.snapshot)
+        self.events.source("buttons", self._buttons_snapshot)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self, app: web.Application | None = None) -> None:
+        """Start X and the players, displays, buttons, discovery; show the first view."""
+        spec = self.config.spec
+        try:
+            self.display_name = spec.wall.display or await self._start_xvfb()
+            os.environ["DISPLAY"] = self.display_name
+            screen = WallScreen(self.display_name)
+            self._stack.callback(screen.close)
+            self.wall = Wall(screen, on_change=lambda: self.events.changed("state"))
+            self._stack.push_async_callback(self.wall.close)
+            most_tiles = max(len(p.layout.tiles) for p in self.config.presets.values())
+            await self.wall.prepare(most_tiles)
+
+            await self.displays.start()
+            self._stack.push_async_callback(self.displays.stop)
+
+            if spec.buttons:
+                self.buttons = ButtonPanel(
+                    spec.buttons,
+                    self._button_pressed,
+                    pin_factory=default_pin_factory(spec.gpio.pin_factory == "mock"),
+                    emergency_actions={
+                        name
+                        for name, p in self.config.presets.items()
+                        if p.is_emergency
+                    },
+                )
+                await self.buttons.start()
+                self._stack.push_async_callback(self.buttons.close)
+
+            if spec.discovery.mdns.enabled:
+                discovery = MdnsDiscovery(self.registry, spec.discovery.mdns.interfaces)
+                await discovery.start()
+                self._stack.push_async_callback(discovery.stop)
+
+            await self._show_first_view()
+            self._background(
+                self.notifier.run_watchdog(self.healthy), "systemd watchdog"
+            )
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop everything started, in reverse order."""
+        self.notifier.stopping()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._stack.aclose()
+
+    def healthy(self) -> bool:
+        """True while the loop runs and the X display answers (for the watchdog)."""
+        return self.wall is not None and self.wall.screen.alive()
+
+    # -- what operators do -------------------------------------------------------------
+
+    async def activate(self, name: str, origin: str) -> dict[str, Any]:
+        """Activate preset ``name`` for ``origin``; return the new state."""
+        preset = self.switcher.preset(name)
+        view = self.switcher.activate(name, origin)
+        await self._show(view)
+        self._run_display_actions(preset, origin)
+        return self.state()
+
+    async def return_from_emergency(self, origin: str) -> dict[str, Any]:
+        """RETURN: back to what the wall showed before the first emergency."""
+        view = self.switcher.return_(origin)
+        await self._show(view)
+        return self.state()
+
+    async def assign(
+        self, tile_id: str, camera: str | None, origin: str
+    ) -> dict[str, Any]:
+        """Put ``camera`` (or nothing) in ``tile_id`` of the current layout."""
+        if camera is not None:
+            self.registry.get(camera)
+        view = self.switcher.assign(tile_id, camera, origin)
+        await self._show(view)
+        return self.state()
+
+    async def next_preset(self, origin: str) -> dict[str, Any]:
+        """Step to the next normal preset, in the order of the presets file."""
+        names = [n for n, p in self.config.presets.items() if not p.is_emergency]
+        current = self.switcher.view.preset if self.switcher.view else None
+        index = names.index(current) + 1 if current in names else 0
+        return await self.activate(names[index % len(names)], origin)
+
+    # -- snapshots ---------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """What the wall shows: preset, layout, tiles with camera and status."""
+        view = self.switcher.view
+        return {
+            "preset": view.preset if view else None,
+            "layout": view.layout.name if view else None,
+            "emergency": self.switcher.emergency,
+            "return_to": (
+                self.switcher.before_emergency.preset
+                if self.switcher.emergency and self.switcher.before_emergency
+                else None
+            ),
+            "blackout": self.blackout,
+            "tiles": self.wall.tiles() if self.wall else [],
+            "wall": {
+                "width": self.config.spec.wall.resolution[0],
+                "height": self.config.spec.wall.resolution[1],
+            },
+            "activations": [a.as_json() for a in list(self.switcher.history)[-20:]],
+        }
+
+    def cameras(self) -> list[dict[str, Any]]:
+        """Every camera with its health."""
+        result = []
+        for camera in self.registry.all():
+            entry = camera.as_json()
+            player = self.wall.player_for(camera.id) if self.wall else None
+            entry["tile_status"] = player.status if player else None
+            entry["last_frame_at"] = player.last_frame_at if player else None
+            result.append(entry)
+        return result
+
+    # -- internals ---------------------------------------------------------------------
+
+    async def _start_xvfb(self) -> str:
+        width, height = self.config.spec.wall.resolution
+        xvfb = PrivateXvfb(width, height)
+        loop = asyncio.get_running_loop()
+        name = await loop.run_in_executor(None, xvfb.start)
+        self._stack.callback(xvfb.stop)
+        return name
+
+    async def _show_first_view(self) -> None:
+        saved = await asyncio.get_running_loop().run_in_executor(
+            None, read_json, self.config.state_dir / STATE_FILE
+        )
+        views = self._views_from_json(saved) if saved else None
+        if views is not None:
+            self.switcher.restore(views[0], views[1], "restart")
+            await self._show(views[0])
+            return
+        first = self.config.spec.startup_preset or next(iter(self.config.presets))
+        await self.activate(first, "startup")
+
+    async def _show(self, view: View) -> None:
+        assert self.wall is not None
+        feeds = {
+            tile.id: self.registry.feed(camera) if camera else None
+            for tile, camera in ((t, view.cameras.get(t.id)) for t in view.layout.tiles)
+        }
+        await self.wall.show(view.layout, feeds)
+        self.events.changed("state")
+        if self.buttons is not None:
+            self.buttons.show(view.preset, view.emergency, self.blackout)
+        self._background(self._save_state(), "save wall state")
+
+    async def _save_state(self) -> None:
+        view = self.switcher.view
+        if view is None:
+            return
+        data = {
+            "view": self._view_to_json(view),
+            "before_emergency": (
+                self._view_to_json(self.switcher.before_emergency)
+                if self.switcher.before_emergency
+                else None
+            ),
+        }
+        path = self.config.state_dir / STATE_FILE
+        try:
+            async with self._save_lock:
+                await asyncio.get_running_loop().run_in_executor(
+                    None, write_json_atomic, path, data
+                )
+        except OSError as err:
+            _LOGGER.warning("cannot save the wall state to %s: %s", path, err)
+
+    @staticmethod
+    def _view_to_json(view: View) -> dict[str, Any]:
+        return {
+            "layout": view.layout.name,
+            "cameras": dict(view.cameras),
+            "preset": view.preset,
+            "emergency": view.emergency,
+        }
+
+    def _views_from_json(self, data: Any) -> tuple[View, View | None] | None:
+        """The saved view and the one RETURN goes back to; None if they no longer fit."""
+        try:
+            view = self._view_from_json(data["view"])
+            before = data.get("before_emergency")
+            return view, self._view_from_json(before) if before else None
+        except (KeyError, TypeError, AttributeError) as err:
+            _LOGGER.warning(
+                "saved wall state does not fit this config (%s); "
+                "starting from the startup preset",
+                err,
+            )
+            return None
+
+    def _view_from_json(self, saved: Any) -> View:
+        layout = self.config.layouts[saved["layout"]]
+        cameras = {
+            tile: camera
+            for tile, camera in saved["cameras"].items()
+            if tile in layout.tile_ids and (camera is None or camera in self.registry)
+        }
+        return View(layout, cameras, saved.get("preset"), bool(saved.get("emergency")))
+
+    def _cameras_changed(self) -> None:
+        self.events.changed("cameras")
+        if self._reapply is None and self.switcher.view is not None:
+            self._reapply = asyncio.get_running_loop().call_soon(self._reapply_view)
+
+    def _reapply_view(self) -> None:
+        self._reapply = None
+        if self.switcher.view is not None and self.wall is not None:
+            self._background(self._show(self.switcher.view), "re-apply view")
+
+    def _run_display_actions(self, preset: Preset, origin: str) -> None:
+        if not preset.display_actions:
+            return
+
+        async def run() -> None:
+            for action in preset.display_actions:
+                try:
+                    await self.displays.perform(
+                        action.display, action.operation, action.value
+                    )
+                except OpswallError as err:
+                    _LOGGER.warning(
+                        "preset %r: display %s %s failed: %s",
+                        preset.name,
+                        action.display or "(all)",
+                        action.operation,
+                        err,
+                    )
+
+        self._background(run(), f"display actions of {preset.name} for {origin}")
+
+    async def _button_pressed(self, event: ButtonEvent) -> None:
+        origin = f"button {event.button}"
+        try:
+            if event.action == "return":
+                await self.return_from_emergency(origin)
+            elif event.action == "next":
+                await self.next_preset(origin)
+            elif event.action == "blackout":
+                await self.set_blackout(not self.blackout, origin)
+            else:
+                await self.activate(event.action, origin)
+        except RefusedError as err:
+            _LOGGER.info("%s: %s", origin, err)
+        self.events.changed("buttons")
+
+    async def set_blackout(self, black: bool, origin: str) -> None:
+        """Black out (or restore) every display that can."""
+        if self.config.spec.displays:
+            await self.displays.perform(None, "black", black)
+        self.blackout = black
+        _LOGGER.info("blackout %s by %s", "on" if black else "off", origin)
+        if self.buttons is not None and self.switcher.view is not None:
+            self.buttons.show(self.switcher.view.preset, self.switcher.emergency, black)
+        self.events.changed("state")
+
+    def _buttons_snapshot(self) -> Any:
+        return [b.as_dict() for b in self.buttons.status()] if self.buttons else []
+
+    def _background(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _LOGGER.error(
+                "background task %r failed", task.get_name(), exc_info=task.exception()
+            )
