@@ -170,3 +170,12 @@ def test_render_command_fails_on_a_bad_config(tmp_path: Path) -> None:
         == 1
     )
     assert not (tmp_path / "config.txt").exists()
+
+
+def test_the_config_shipped_in_the_image_loads() -> None:
+    from controller.config.loader import load_config
+
+    config = load_config(REPO / "image-build" / "config" / "opswall.yaml")
+    assert config.spec.wall.display == ":0"
+    assert str(config.state_dir) == "/var/lib/opswall"
+    assert "start" in config.presets

@@ -150,7 +150,7 @@ def test_a_bad_settings_file_is_refused_whole_with_errors_beside_it(
         "admin_secret: short\nhostname: Control_Room\nwall_resolution: [1920, 1080]\n"
     )
     with pytest.raises(FirstBootError):
-        FirstBoot(tree, Commands()).run()
+        FirstBoot(tree, Commands(), sleep=lambda s: None).run()
     errors = (tree.boot / ERRORS_NAME).read_text()
     assert ":1: admin_secret: String should have at least 12 characters" in errors
     assert ":2: hostname: found 'Control_Room', expected lower-case letters" in errors
@@ -162,7 +162,7 @@ def test_a_bad_settings_file_is_refused_whole_with_errors_beside_it(
 def test_unknown_settings_name_the_known_ones(tree: AppliancePaths) -> None:
     (tree.boot / SETTINGS_NAME).write_text("admin_password: x\n")
     with pytest.raises(FirstBootError):
-        FirstBoot(tree, Commands()).run()
+        FirstBoot(tree, Commands(), sleep=lambda s: None).run()
     assert (
         "unknown setting 'admin_password'; expected one of: admin_secret"
         in (tree.boot / ERRORS_NAME).read_text()
