@@ -53,16 +53,18 @@ def load_config(path: str | Path) -> Config:
     presets: dict[str, Preset] = {}
     try:
         layouts_file = load_yaml(base / spec.layouts)
-        layouts = compile_layouts(
+        layouts, found = compile_layouts(
             _validate(LayoutsFileSpec, layouts_file), layouts_file, spec.wall.resolution
         )
+        problems.extend(found)
     except ConfigError as err:
         problems.extend(err.problems)
     try:
         presets_file = load_yaml(base / spec.presets)
-        presets = compile_presets(
+        presets, found = compile_presets(
             _validate(PresetsFileSpec, presets_file), presets_file, layouts, spec
         )
+        problems.extend(found)
     except ConfigError as err:
         problems.extend(err.problems)
 
@@ -133,16 +135,18 @@ def _allowed_keys(model: type[BaseModel], loc: KeyPath) -> list[str]:
 
 def compile_layouts(
     spec: LayoutsFileSpec, source: YamlFile, wall: tuple[int, int]
-) -> dict[str, Layout]:
-    """Turn layout specs into tiles in wall pixels; refuse overlaps and overflow."""
+) -> tuple[dict[str, Layout], list[ConfigProblem]]:
+    """Turn layout specs into tiles in wall pixels, and the problems found on the way.
+
+    A layout with a bad tile is still returned without that tile, so the presets that
+    use it are checked too and every problem is reported in one go.
+    """
     problems: list[ConfigProblem] = []
     layouts = {}
     for name, layout_spec in spec.layouts.items():
         tiles = _compile_tiles(name, layout_spec, source, wall, problems)
         layouts[name] = Layout(name, tuple(tiles), layout_spec.title or name)
-    if problems:
-        raise ConfigError(problems)
-    return layouts
+    return layouts, problems
 
 
 def _compile_tiles(
@@ -258,7 +262,7 @@ def compile_presets(
     source: YamlFile,
     layouts: Mapping[str, Layout],
     config: ConfigSpec,
-) -> dict[str, Preset]:
+) -> tuple[dict[str, Preset], list[ConfigProblem]]:
     """Bind presets to their layouts; refuse unknown layouts, tiles, cameras, displays."""
     problems: list[ConfigProblem] = []
     presets = {}
@@ -334,9 +338,7 @@ def compile_presets(
                     for a in preset.display
                 ),
             )
-    if problems:
-        raise ConfigError(problems)
-    return presets
+    return presets, problems
 
 
 def _check_references(
