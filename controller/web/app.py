@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mimetypes
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,17 @@ from controller.displays.api import DISPLAYS_KEY
 from controller.displays.api import routes as display_routes
 from controller.errors import OpswallError
 from controller.service import Service
-from controller.web.api import SERVICE_KEY
+from controller.web.api import SERVICE_KEY, USER_PRESETS_KEY, presets_snapshot
 from controller.web.api import routes as api_routes
+from controller.web.tours import routes as tour_routes
+from controller.web.user_presets import UserPresets
 
 _LOGGER = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_REQUEST_BYTES = 64 * 1024
+
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 
 @web.middleware
@@ -50,7 +55,11 @@ def build_app(service: Service) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_REQUEST_BYTES)
     app[SERVICE_KEY] = service
     app[DISPLAYS_KEY] = service.displays
+    app[USER_PRESETS_KEY] = UserPresets(service)
+    service.events.source("presets", lambda: presets_snapshot(app))
+    app.on_startup.append(_load_user_presets)
     app.add_routes(api_routes)
+    app.add_routes(tour_routes)
     app.add_routes(display_routes)
     if service.buttons is not None:
         app[BUTTONS_KEY] = service.buttons
@@ -61,4 +70,10 @@ def build_app(service: Service) -> web.Application:
 
 
 async def _index(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC_DIR / "index.html")
+    return web.FileResponse(
+        STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"}
+    )
+
+
+async def _load_user_presets(app: web.Application) -> None:
+    await app[USER_PRESETS_KEY].load()
