@@ -15,7 +15,9 @@ from controller.appliance.systemd import SystemdNotifier
 from controller.buttons.panel import ButtonEvent, ButtonPanel
 from controller.buttons.pins import default_pin_factory
 from controller.cameras.mdns import MdnsDiscovery
+from controller.cameras.onvif import OnvifDiscovery
 from controller.cameras.registry import CameraRegistry
+from controller.cameras.secrets import SECRETS_FILE, CameraSecrets
 from controller.config.loader import Config
 from controller.displays.controller import DisplayController
 from controller.errors import OpswallError, RefusedError
@@ -38,7 +40,12 @@ class Service:
         self.config = config
         self.events = EventHub()
         self.switcher = Switcher(config.presets, home=config.spec.startup_preset)
-        self.registry = CameraRegistry(config.spec.cameras, self._cameras_changed)
+        self.registry = CameraRegistry(
+            config.spec.cameras,
+            self._cameras_changed,
+            state_dir=config.state_dir,
+            secrets=CameraSecrets(config.state_dir / SECRETS_FILE),
+        )
         self.displays = DisplayController(
             config.spec.displays,
             on_change=lambda: self.events.changed("displays"),
@@ -69,10 +76,16 @@ class Service:
             os.environ["DISPLAY"] = self.display_name
             screen = WallScreen(self.display_name)
             self._stack.callback(screen.close)
-            self.wall = Wall(screen, on_change=lambda: self.events.changed("state"))
+            self.wall = Wall(
+                screen,
+                on_change=self._wall_changed,
+                substream_below=spec.wall.substream_below,
+            )
             self._stack.push_async_callback(self.wall.close)
             most_tiles = max(len(p.layout.tiles) for p in self.config.presets.values())
             await self.wall.prepare(most_tiles)
+            await self.registry.load()
+            self._stack.push_async_callback(self.registry.flush)
 
             await self.displays.start()
             self._stack.push_async_callback(self.displays.stop)
@@ -95,6 +108,14 @@ class Service:
                 discovery = MdnsDiscovery(self.registry, spec.discovery.mdns.interfaces)
                 await discovery.start()
                 self._stack.push_async_callback(discovery.stop)
+
+            onvif = spec.discovery.onvif
+            if onvif.enabled:
+                wsd = OnvifDiscovery(
+                    self.registry, onvif.interfaces, onvif.probe_interval_s
+                )
+                await wsd.start()
+                self._stack.push_async_callback(wsd.stop)
 
             await self._show_first_view()
             self._background(
@@ -178,8 +199,19 @@ class Service:
         for camera in self.registry.all():
             entry = camera.as_json()
             player = self.wall.player_for(camera.id) if self.wall else None
+            probe = self.wall.probe_for(camera.id) if self.wall else None
             entry["tile_status"] = player.status if player else None
             entry["last_frame_at"] = player.last_frame_at if player else None
+            entry.update(
+                probe.as_json()
+                if probe
+                else dict.fromkeys(("stream", "codec", "width", "height", "fps"))
+            )
+            if player is not None and player.stream is not None:
+                entry["stream"] = player.stream
+            entry["auth_failed"] = bool(player and player.auth_failed)
+            if player is not None and player.auth_failed:
+                entry["reason"] = player.reason
             result.append(entry)
         return result
 
@@ -269,6 +301,11 @@ class Service:
             if tile in layout.tile_ids and (camera is None or camera in self.registry)
         }
         return View(layout, cameras, saved.get("preset"), bool(saved.get("emergency")))
+
+    def _wall_changed(self) -> None:
+        # Tile status and stream probes are part of each camera's health too.
+        self.events.changed("state")
+        self.events.changed("cameras")
 
     def _cameras_changed(self) -> None:
         self.events.changed("cameras")

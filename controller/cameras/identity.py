@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 _MAC_KEYS = ("macaddress", "mac", "hwaddr", "hw")
-_SERIAL_KEYS = ("serial", "serialnumber", "sn")
+_SERIAL_KEYS = ("serial", "serialnumber", "serial_number", "sn")
 
 
 def normalize_mac(text: str) -> str | None:
@@ -19,14 +19,23 @@ def normalize_mac(text: str) -> str | None:
 
 def hardware_key(txt: dict[str, str]) -> str | None:
     """``mac:<12 hex>`` or ``serial:<text>`` from a camera's TXT record, if it has one."""
-    lowered = {key.lower(): value for key, value in txt.items()}
+    keys = hardware_keys(txt)
+    return keys[0] if keys else None
+
+
+def hardware_keys(fields: dict[str, str]) -> list[str]:
+    """Every hardware key in ``fields`` (TXT keys or ONVIF scopes), MAC first."""
+    lowered = {key.lower(): value for key, value in fields.items()}
+    keys = []
     for key in _MAC_KEYS:
         if key in lowered and (mac := normalize_mac(lowered[key])):
-            return f"mac:{mac}"
+            keys.append(f"mac:{mac}")
+            break
     for key in _SERIAL_KEYS:
         if lowered.get(key, "").strip():
-            return f"serial:{lowered[key].strip()}"
-    return None
+            keys.append(f"serial:{lowered[key].strip()}")
+            break
+    return keys
 
 
 def slug(text: str) -> str:

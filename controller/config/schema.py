@@ -39,8 +39,17 @@ class MdnsSpec(Spec):
     interfaces: tuple[str, ...] | Literal["all"] = "all"
 
 
+class OnvifSpec(Spec):
+    """ONVIF WS-Discovery probing for cameras (multicast on the given addresses)."""
+
+    enabled: bool = False
+    interfaces: tuple[str, ...] | Literal["all"] = "all"
+    probe_interval_s: float = Field(default=60.0, ge=5)
+
+
 class DiscoverySpec(Spec):
     mdns: MdnsSpec = MdnsSpec()
+    onvif: OnvifSpec = OnvifSpec()
 
 
 class CameraMatchSpec(Spec):

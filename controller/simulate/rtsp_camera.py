@@ -24,7 +24,7 @@ def pipeline(args: argparse.Namespace) -> str:
     return (
         f"( videotestsrc is-live=true pattern=solid-color foreground-color=0xff{args.color} "
         f"! video/x-raw,width={args.width},height={args.height},framerate={args.fps}/1 "
-        f'! textoverlay text="{label}" font-desc="Sans Bold {args.height // 10}" '
+        f'! textoverlay text="{label}" font-desc="Sans Bold {args.height // 15}" '
         "valignment=center halignment=center shaded-background=true "
         f'! clockoverlay time-format="%H:%M:%S" font-desc="Sans {args.height // 16}" '
         "valignment=bottom halignment=right shaded-background=true "
@@ -78,8 +78,8 @@ def main() -> int:
         add(args.sub_path, args.width // 2, args.height // 2)
     if args.user is not None:
         auth = GstRtspServer.RTSPAuth()
-        token = GstRtspServer.RTSPToken.new_empty()
-        token.get_structure().set_value("media.factory.role", "user")
+        token = GstRtspServer.RTSPToken()
+        token.set_string("media.factory.role", "user")
         basic = GstRtspServer.RTSPAuth.make_basic(args.user, args.password)
         auth.add_basic(basic, token)
         server.set_auth(auth)

@@ -8,21 +8,39 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from controller.layouts import Layout
-from controller.wall.player import EMPTY, TilePlayer
+from controller.layouts import Layout, Rect
+from controller.wall.player import EMPTY, StreamProbe, TilePlayer
 from controller.wall.xserver import WallScreen
 
 _LOGGER = logging.getLogger(__name__)
 
 
+MAIN = "main"
+SUB = "sub"
+
+
 @dataclass(frozen=True)
 class CameraFeed:
-    """What the wall needs to show a camera: its id, a label and a stream URL."""
+    """What the wall needs to show a camera: its id, a label and its stream URLs.
+
+    The URLs may carry credentials: never log them (see ``controller.cameras.secrets``).
+    """
 
     id: str
     label: str
     url: str | None
     reason: str = ""
+    substream_url: str | None = None
+
+    def pick(self, rect: Rect, substream_below: tuple[int, int]) -> tuple[str, str]:
+        """The stream for a tile of ``rect``: ("sub", url) when the tile is smaller
+        than ``substream_below`` in both directions and there is a sub-stream, else
+        ("main", url)."""
+        assert self.url is not None
+        small = rect.w < substream_below[0] and rect.h < substream_below[1]
+        if small and self.substream_url:
+            return SUB, self.substream_url
+        return MAIN, self.url
 
 
 class Wall:
@@ -30,7 +48,9 @@ class Wall:
 
     Applying a layout diffs against what is on screen: a camera that stays keeps its
     player and window (only moved or resized); a camera that leaves returns its player
-    to an idle pool; only cameras that are new to the wall load a stream.
+    to an idle pool; only cameras that are new to the wall load a stream. A camera
+    whose tile crosses ``substream_below`` (width, height) switches between its main
+    and sub-stream in the same player.
     """
 
     def __init__(
@@ -38,14 +58,18 @@ class Wall:
         screen: WallScreen,
         on_change: Callable[[], None] = lambda: None,
         hwdec: str = "no",
+        substream_below: tuple[int, int] = (960, 540),
     ) -> None:
         self.screen = screen
+        self.substream_below = substream_below
         self.layout: Layout | None = None
         self._on_change = on_change
         self._hwdec = hwdec
         self._assigned: dict[str, TilePlayer] = {}  # camera id → player
         self._tile_of: dict[str, str] = {}  # camera id → tile id
         self._idle: list[TilePlayer] = []
+        self._probes: dict[str, StreamProbe] = {}  # camera id → last measurement
+        self._shown: dict[int, tuple[str | None, str, str]] = {}  # what was logged
         self._all: list[TilePlayer] = []
         self._lock = asyncio.Lock()
 
@@ -64,11 +88,11 @@ class Wall:
             }
             for camera in list(self._assigned):
                 if camera not in wanted:
-                    player = self._assigned.pop(camera)
+                    leaving = self._assigned.pop(camera)
                     del self._tile_of[camera]
-                    player.release()
-                    self.screen.hide(player.window)
-                    self._idle.append(player)
+                    leaving.release()
+                    self.screen.hide(leaving.window)
+                    self._idle.append(leaving)
 
             for tile in layout.tiles:
                 feed = feeds.get(tile.id)
@@ -87,8 +111,10 @@ class Wall:
                     player.show_no_signal(
                         feed.id, feed.label, feed.reason or "camera offline"
                     )
-                elif feed.url != player.url:
-                    player.load(feed.id, feed.url, feed.label)
+                else:
+                    stream, url = feed.pick(tile.rect, self.substream_below)
+                    if url != player.url:
+                        player.load(feed.id, url, feed.label, stream)
             self.screen.flush()
             self.layout = layout
         self._on_change()
@@ -117,6 +143,10 @@ class Wall:
         """The player showing ``camera``, if it is on the wall."""
         return self._assigned.get(camera)
 
+    def probe_for(self, camera: str) -> StreamProbe | None:
+        """What was last measured of ``camera``'s stream, on the wall now or before."""
+        return self._probes.get(camera)
+
     @property
     def players(self) -> tuple[TilePlayer, ...]:
         return tuple(self._all)
@@ -140,7 +170,10 @@ class Wall:
         return player
 
     def _player_changed(self, player: TilePlayer) -> None:
-        if player.camera is not None:
+        if player.camera is not None and player.probe is not None:
+            self._probes[player.camera] = player.probe
+        shown = (player.camera, player.status, player.reason)
+        if player.camera is not None and self._shown.get(id(player)) != shown:
             _LOGGER.info(
                 "camera %r on tile %s: %s%s",
                 player.camera,
@@ -148,4 +181,5 @@ class Wall:
                 player.status,
                 f" ({player.reason})" if player.reason else "",
             )
+        self._shown[id(player)] = shown
         self._on_change()
