@@ -93,3 +93,12 @@ class Preset:
     def assignments(self) -> tuple[tuple[Tile, str | None], ...]:
         """Each tile of the layout with the camera the preset puts there (or None)."""
         return tuple((tile, self.cameras.get(tile.id)) for tile in self.layout.tiles)
+
+
+@dataclass(frozen=True)
+class Tour:
+    """Presets shown in turn on the wall, each for its dwell time in seconds."""
+
+    name: str
+    steps: tuple[tuple[str, float], ...]
+    title: str = ""

@@ -20,7 +20,7 @@ from controller.cameras.registry import CameraRegistry
 from controller.cameras.secrets import SECRETS_FILE, CameraSecrets
 from controller.config.loader import Config
 from controller.displays.controller import DisplayController
-from controller.errors import OpswallError, RefusedError
+from controller.errors import NotFoundError, OpswallError, RefusedError
 from controller.events import EventHub
 from controller.layouts import Preset
 from controller.storage import read_json, write_json_atomic
@@ -61,6 +61,9 @@ class Service:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._reapply: asyncio.Handle | None = None
         self._save_lock = asyncio.Lock()
+        self.tour: str | None = None
+        self._tour_task: asyncio.Task[None] | None = None
+        self._calm = asyncio.Event()  # set while no emergency preset is active
         self.events.source("state", self.state)
         self.events.source("cameras", self.cameras)
         self.events.source("displays", self.displays.snapshot)
@@ -128,6 +131,7 @@ class Service:
     async def stop(self) -> None:
         """Stop everything started, in reverse order."""
         self.notifier.stopping()
+        self._end_tour()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -140,11 +144,39 @@ class Service:
     # -- what operators do -------------------------------------------------------------
 
     async def activate(self, name: str, origin: str) -> dict[str, Any]:
-        """Activate preset ``name`` for ``origin``; return the new state."""
+        """Activate preset ``name`` for ``origin``; return the new state.
+
+        A normal preset chosen by hand ends a running tour; an emergency only pauses it.
+        """
         preset = self.switcher.preset(name)
         view = self.switcher.activate(name, origin)
+        if not preset.is_emergency:
+            self._end_tour()
         await self._show(view)
         self._run_display_actions(preset, origin)
+        return self.state()
+
+    async def start_tour(self, name: str, origin: str) -> dict[str, Any]:
+        """Rotate the tour's presets until another preset is chosen or the tour stops."""
+        tour = self.config.tours.get(name)
+        if tour is None:
+            raise NotFoundError("tour", name, self.config.tours)
+        if self.switcher.emergency:
+            raise RefusedError(self.switcher.emergency_reason())
+        self._end_tour()
+        self.tour = tour.name
+        self._tour_task = asyncio.get_running_loop().create_task(
+            self._run_tour(tour.name, tour.steps), name=f"tour {tour.name}"
+        )
+        _LOGGER.info("tour %r started by %s", name, origin)
+        self.events.changed("state")
+        return self.state()
+
+    def stop_tour(self, origin: str) -> dict[str, Any]:
+        """Stop the running tour; the wall keeps what it shows."""
+        if self.tour is not None:
+            _LOGGER.info("tour %r stopped by %s", self.tour, origin)
+        self._end_tour()
         return self.state()
 
     async def return_from_emergency(self, origin: str) -> dict[str, Any]:
@@ -152,6 +184,29 @@ class Service:
         view = self.switcher.return_(origin)
         await self._show(view)
         return self.state()
+
+    async def _run_tour(self, name: str, steps: tuple[tuple[str, float], ...]) -> None:
+        origin = f"tour {name}"
+        index = 0
+        while True:
+            if self.switcher.emergency:
+                # Queued behind the emergency: resume where the tour was after RETURN.
+                await self._calm.wait()
+                continue
+            preset, dwell_s = steps[index % len(steps)]
+            view = self.switcher.activate(preset, origin)
+            await self._show(view)
+            self._run_display_actions(self.switcher.preset(preset), origin)
+            index += 1
+            await asyncio.sleep(dwell_s)
+
+    def _end_tour(self) -> None:
+        task, self._tour_task = self._tour_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        if self.tour is not None:
+            self.tour = None
+            self.events.changed("state")
 
     async def assign(
         self, tile_id: str, camera: str | None, origin: str
@@ -185,6 +240,7 @@ class Service:
                 else None
             ),
             "blackout": self.blackout,
+            "tour": self.tour,
             "tiles": self.wall.tiles() if self.wall else [],
             "wall": {
                 "width": self.config.spec.wall.resolution[0],
@@ -244,6 +300,10 @@ class Service:
             for tile, camera in ((t, view.cameras.get(t.id)) for t in view.layout.tiles)
         }
         await self.wall.show(view.layout, feeds)
+        if view.emergency:
+            self._calm.clear()
+        else:
+            self._calm.set()
         self.events.changed("state")
         if self.buttons is not None:
             self.buttons.show(view.preset, view.emergency, self.blackout)

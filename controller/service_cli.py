@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import asyncio
 import logging
 import signal
@@ -84,7 +85,7 @@ def _demo(args: argparse.Namespace) -> int:
         spec = config.spec.model_copy(
             update={"web": config.spec.web.model_copy(update={"port": args.port})}
         )
-        config = Config(config.path, spec, config.layouts, config.presets)
+        config = dataclasses.replace(config, spec=spec)
     return _serve(config, simulate=True)
 
 

@@ -95,7 +95,7 @@ class Switcher:
         """The view after activating preset ``name``; RefusedError during an emergency."""
         preset = self.preset(name)
         if self.emergency and not preset.is_emergency:
-            self._refuse(f"preset {name}", origin, self._emergency_reason())
+            self._refuse(f"preset {name}", origin, self.emergency_reason())
         if preset.is_emergency and not self.emergency:
             self.before_emergency = self.view
         return self._set(View.of(preset), f"preset {name}", origin)
@@ -108,7 +108,7 @@ class Switcher:
         if tile_id not in self.view.layout.tile_ids:
             raise NotFoundError("tile", tile_id, self.view.layout.tile_ids)
         if self.emergency:
-            self._refuse(f"tile {tile_id}", origin, self._emergency_reason())
+            self._refuse(f"tile {tile_id}", origin, self.emergency_reason())
         return self._set(
             self.view.with_camera(tile_id, camera), f"tile {tile_id}", origin
         )
@@ -143,7 +143,8 @@ class Switcher:
         _LOGGER.info("%s from %s refused: %s", what, origin, reason)
         raise RefusedError(reason)
 
-    def _emergency_reason(self) -> str:
+    def emergency_reason(self) -> str:
+        """Why normal requests are refused now."""
         assert self.view is not None
         return (
             f"emergency preset {self.view.preset!r} is active; "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -48,7 +49,7 @@ def demo_config(state_dir: Path, **changes: Any) -> Config:
             **changes,
         }
     )
-    return Config(config.path, spec, config.layouts, config.presets)
+    return dataclasses.replace(config, spec=spec)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -20,7 +20,7 @@ from controller.config.schema import (
 from controller.config.yamlfile import KeyPath, YamlFile, load_yaml
 from controller.displays.controller import validate_action
 from controller.errors import ConfigError, ConfigProblem
-from controller.layouts import DisplayAction, Layout, Preset, Rect, Tile
+from controller.layouts import DisplayAction, Layout, Preset, Rect, Tile, Tour
 
 BUTTON_ACTIONS = ("return", "next", "blackout")
 
@@ -35,6 +35,7 @@ class Config:
     spec: ConfigSpec
     layouts: Mapping[str, Layout]
     presets: Mapping[str, Preset]
+    tours: Mapping[str, Tour] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def state_dir(self) -> Path:
@@ -51,6 +52,7 @@ def load_config(path: str | Path) -> Config:
     problems: list[ConfigProblem] = []
     layouts: dict[str, Layout] = {}
     presets: dict[str, Preset] = {}
+    tours: dict[str, Tour] = {}
     try:
         layouts_file = load_yaml(base / spec.layouts)
         layouts, found = compile_layouts(
@@ -61,9 +63,10 @@ def load_config(path: str | Path) -> Config:
         problems.extend(err.problems)
     try:
         presets_file = load_yaml(base / spec.presets)
-        presets, found = compile_presets(
-            _validate(PresetsFileSpec, presets_file), presets_file, layouts, spec
-        )
+        presets_spec = _validate(PresetsFileSpec, presets_file)
+        presets, found = compile_presets(presets_spec, presets_file, layouts, spec)
+        problems.extend(found)
+        tours, found = compile_tours(presets_spec, presets_file, presets)
         problems.extend(found)
     except ConfigError as err:
         problems.extend(err.problems)
@@ -71,7 +74,13 @@ def load_config(path: str | Path) -> Config:
     problems.extend(_check_references(spec, config_file, presets))
     if problems:
         raise ConfigError(problems)
-    return Config(path, spec, MappingProxyType(layouts), MappingProxyType(presets))
+    return Config(
+        path,
+        spec,
+        MappingProxyType(layouts),
+        MappingProxyType(presets),
+        MappingProxyType(tours),
+    )
 
 
 def _validate(model: type[ModelT], source: YamlFile) -> ModelT:
@@ -339,6 +348,41 @@ def compile_presets(
                 ),
             )
     return presets, problems
+
+
+def compile_tours(
+    spec: PresetsFileSpec, source: YamlFile, presets: Mapping[str, Preset]
+) -> tuple[dict[str, Tour], list[ConfigProblem]]:
+    """Bind tours to their presets; refuse unknown and emergency presets in a tour."""
+    problems: list[ConfigProblem] = []
+    tours = {}
+    for name, tour in spec.tours.items():
+        steps = []
+        for index, preset_name in enumerate(tour.presets):
+            where: KeyPath = ("tours", name, "presets", index)
+            preset = presets.get(preset_name)
+            if preset is None:
+                if presets:
+                    problems.append(
+                        source.problem(
+                            where,
+                            f"found unknown preset {preset_name!r}, expected one of: "
+                            f"{', '.join(sorted(presets))}",
+                        )
+                    )
+                continue
+            if preset.is_emergency:
+                problems.append(
+                    source.problem(
+                        where,
+                        f"found emergency preset {preset_name!r}, expected normal "
+                        "presets only (an emergency is never part of a tour)",
+                    )
+                )
+                continue
+            steps.append((preset_name, preset.dwell_s or tour.dwell_s))
+        tours[name] = Tour(name, tuple(steps), tour.title or name)
+    return tours, problems
 
 
 def _check_references(

@@ -141,5 +141,14 @@ class PresetSpec(Spec):
     display: tuple[DisplayActionSpec, ...] = ()
 
 
+class TourSpec(Spec):
+    """A tour: presets shown in turn, each for its own dwell time or the tour's."""
+
+    title: str = ""
+    presets: tuple[Name, ...] = Field(min_length=1)
+    dwell_s: float = Field(default=10.0, gt=0)
+
+
 class PresetsFileSpec(Spec):
     presets: dict[Name, PresetSpec] = Field(min_length=1)
+    tours: dict[Name, TourSpec] = {}
