@@ -30,7 +30,10 @@ function shownIn(cameraId) {
 }
 
 function thumbnailUrl(id) {
-  return `/api/v1/cameras/${seg(id)}/thumbnail.jpg?t=${Math.floor(Date.now() / THUMBNAIL_REFRESH_MS)}`;
+  // The tile is part of the address so that a camera moved on or off the wall gets a
+  // new picture at once rather than the browser's copy of the old one.
+  const tick = Math.floor(Date.now() / THUMBNAIL_REFRESH_MS);
+  return `/api/v1/cameras/${seg(id)}/thumbnail.jpg?tile=${seg(shownIn(id) || "-")}&t=${tick}`;
 }
 
 function card(camera) {

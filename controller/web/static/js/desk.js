@@ -75,8 +75,25 @@ function render() {
       h("span.key.lamp-off", {}, h("span.lamp"), "off")));
 }
 
+let lampKey = "";
+
+// TODO: the service publishes "buttons" only after a desk press, not when an
+// activation from elsewhere changes the lamps; until it does, re-read them then.
+async function rereadLamps() {
+  if (!known || !store.state) return;
+  const key = JSON.stringify([store.state.preset, store.state.emergency, store.state.blackout]);
+  if (key === lampKey) return;
+  lampKey = key;
+  try {
+    const reply = await api.get("/api/v1/buttons");
+    store.buttons = reply.buttons;
+    render();
+  } catch { /* the socket's next snapshot will do */ }
+}
+
 export async function initDesk() {
   on("buttons", render);
+  on("state", rereadLamps);
   try {
     const reply = await api.get("/api/v1/buttons");
     mock = reply.mock;

@@ -5,6 +5,7 @@ import { cameraName, on, store } from "./store.js";
 
 const REFRESH_MS = 1000;
 const STALE_PICTURE_MS = 4000;
+const PICTURE_TIMEOUT_MS = 5000;
 
 let loading = false;
 let lastPictureAt = 0;
@@ -29,23 +30,32 @@ function pictureWidth() {
   return Math.min(1920, Math.max(320, Math.ceil(wanted / 160) * 160));
 }
 
+let shownUrl = null;
+
 function refresh() {
   if (loading || document.visibilityState === "hidden") return;
   loading = true;
-  const next = new Image();
-  next.decoding = "async";
-  next.onload = () => {
-    loading = false;
-    $("wall-image").src = next.src;
-    lastPictureAt = Date.now();
-    URL.revokeObjectURL(next.src);
-  };
-  next.onerror = () => { loading = false; };
-  // Fetched as a blob so the previous picture stays until the next one is whole.
-  fetch(`/api/v1/wall.jpg?width=${pictureWidth()}`, { cache: "no-store" })
-    .then((reply) => (reply.ok ? reply.blob() : Promise.reject(new Error(reply.status))))
-    .then((blob) => { next.src = URL.createObjectURL(blob); })
-    .catch(() => { loading = false; });
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), PICTURE_TIMEOUT_MS);
+  const done = () => { clearTimeout(timer); loading = false; };
+  // Fetched as a blob and decoded off screen: the last picture stays until the next
+  // one is whole, and a picture that never comes does not stop the refresh.
+  fetch(`/api/v1/wall.jpg?width=${pictureWidth()}`, { cache: "no-store", signal: abort.signal })
+    .then((reply) => (reply.ok ? reply.blob() : Promise.reject(new Error(String(reply.status)))))
+    .then((blob) => {
+      const url = URL.createObjectURL(blob);
+      const next = new Image();
+      next.onload = () => {
+        $("wall-image").src = url;
+        if (shownUrl) URL.revokeObjectURL(shownUrl);
+        shownUrl = url;
+        lastPictureAt = Date.now();
+        done();
+      };
+      next.onerror = () => { URL.revokeObjectURL(url); done(); };
+      next.src = url;
+    })
+    .catch(done);
 }
 
 function showAge() {

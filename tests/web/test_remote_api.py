@@ -1,0 +1,103 @@
+"""The API the remote added: saved presets, thumbnails, blackout, display choices."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+
+from tests.web.conftest import Demo, wait_until
+
+pytestmark = pytest.mark.wall
+
+
+def _thumbnail(demo: Demo, camera: str) -> tuple[str, bytes]:
+    url = f"{demo.url}/api/v1/cameras/{camera}/thumbnail.jpg"
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        assert reply.headers["Content-Type"] == "image/jpeg"
+        return reply.headers["X-Opswall-Thumbnail"], reply.read()
+
+
+def test_thumbnail_is_cut_from_the_wall_only_for_a_camera_on_it(demo: Demo):
+    demo.leave_emergency()
+    demo.post("/api/v1/presets/bridge/activate")
+
+    source, data = _thumbnail(demo, "junction-7")
+    assert source == "wall"
+    assert data[:2] == b"\xff\xd8"
+    assert _thumbnail(demo, "junction-1")[0] == "placeholder"
+    status, reply = demo.call("GET", "/api/v1/cameras/junction-99/thumbnail.jpg")
+    assert status == 404
+    assert reply["error"].startswith("unknown camera 'junction-99'")
+
+
+def test_saving_a_preset_refuses_bad_names_and_taken_names(demo: Demo):
+    demo.leave_emergency()
+    demo.post("/api/v1/presets/overview/activate")
+
+    status, reply = demo.call(
+        "POST", "/api/v1/presets", {"name": "Bad Name", "title": "x"}
+    )
+    assert status == 400
+    assert reply["error"] == (
+        "preset name: found 'Bad Name', expected 1 to 40 lower-case letters, digits "
+        "or dashes, starting with a letter or digit"
+    )
+    status, reply = demo.call(
+        "POST", "/api/v1/presets", {"name": "flood", "title": "x"}
+    )
+    assert (status, reply["error"]) == (
+        409,
+        "a preset named 'flood' exists already; choose another name",
+    )
+    status, reply = demo.call("DELETE", "/api/v1/presets/overview")
+    assert status == 409
+    assert "comes from the presets file" in reply["error"]
+
+
+def test_saved_preset_is_written_to_the_state_dir(demo: Demo):
+    demo.leave_emergency()
+    demo.post("/api/v1/presets/city-centre/activate")
+
+    reply = demo.post(
+        "/api/v1/presets", {"name": "centre-copy", "title": "Centre copy"}
+    )
+
+    assert reply["layout"] == "grid-2x2"
+    saved = json.loads((demo.state_dir / "user-presets.json").read_text())
+    assert saved["presets"]["centre-copy"] == {
+        "title": "Centre copy",
+        "layout": "grid-2x2",
+        "cameras": {
+            "t1": "junction-3",
+            "t2": "junction-4",
+            "t3": "junction-5",
+            "t4": "junction-6",
+        },
+    }
+    assert demo.call("DELETE", "/api/v1/presets/centre-copy")[0] == 204
+    assert (
+        "centre-copy"
+        not in json.loads((demo.state_dir / "user-presets.json").read_text())["presets"]
+    )
+
+
+def test_blackout_blacks_out_the_processor_and_marks_the_state(demo: Demo):
+    demo.leave_emergency()
+    wait_until(lambda: demo.display()["online"], "the simulated NovaStar to answer")
+
+    assert demo.post("/api/v1/blackout", {"black": True})["blackout"] is True
+    assert demo.display()["state"]["black"] is True
+    assert demo.post("/api/v1/blackout", {"black": False})["blackout"] is False
+    assert demo.display()["state"]["black"] is False
+    status, reply = demo.call("POST", "/api/v1/blackout", {"black": "yes"})
+    assert status == 400
+
+
+def test_display_choices_list_the_processor_inputs_and_presets(demo: Demo):
+    choices = demo.get("/api/v1/displays/led-wall/choices")
+
+    assert "HDMI" in choices["inputs"] and "DVI" in choices["inputs"]
+    assert choices["presets"] == 10
+    assert demo.call("GET", "/api/v1/displays/nope/choices")[0] == 404
