@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import mpv
 
@@ -47,6 +50,14 @@ _FAILURES = (
     ("No route to host", "no route to host"),
     ("Invalid data found", "not a video stream"),
 )
+
+
+# mpv hands FFmpeg's messages (the only ones that say "401 Unauthorized") to the most
+# recently created mpv core, whichever player they concern. They are collected here
+# for every player to look through; a message naming another host is not ours.
+FFMPEG_MESSAGES_KEPT = 64
+_ffmpeg_messages: deque[tuple[float, str]] = deque(maxlen=FFMPEG_MESSAGES_KEPT)
+_HOST_PORT = re.compile(r"//([^/\s?]+)")
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,7 @@ class TilePlayer:
         self.probe: StreamProbe | None = None
         self.loads = 0
         self._last_error = ""
+        self._loaded_at = 0.0
         self._logged_fault = ""
         self._probe_later: asyncio.TimerHandle | None = None
         self._loop = loop
@@ -150,6 +162,7 @@ class TilePlayer:
         self._label = label
         self._retry_delay_s = RETRY_FIRST_S
         self._last_error = ""
+        self._loaded_at = time.monotonic()
         self.loads += 1
         self._mpv.loadfile(url)
         self._set_status(CONNECTING, "")
@@ -187,8 +200,9 @@ class TilePlayer:
 
     def property(self, name: str) -> Any:
         """Read an mpv property (None when unavailable)."""
+        # MPV[name] reads the *option* of that name; attributes read properties.
         try:
-            return self._mpv[name]
+            return getattr(self._mpv, name.replace("-", "_"))
         except (RuntimeError, AttributeError):
             return None
 
@@ -270,9 +284,30 @@ class TilePlayer:
 
     def _mpv_logged(self, level: str, component: str, message: str) -> None:
         text = redact(message.strip())
-        if level in ("fatal", "error"):
+        if level not in ("fatal", "error"):
+            return
+        if component.startswith("ffmpeg"):
+            _ffmpeg_messages.append((time.monotonic(), text))
+            _LOGGER.debug("mpv %s %s: %s", level, component, text)
+        else:
             self._last_error = text
-        _LOGGER.debug("camera %r: mpv %s %s: %s", self.camera, level, component, text)
+            _LOGGER.debug(
+                "camera %r: mpv %s %s: %s", self.camera, level, component, text
+            )
+
+    def _failure_reason(self) -> str | None:
+        """Our words for why the stream loaded at ``self._loaded_at`` failed."""
+        parts = urlsplit(self.url or "")
+        ours = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
+        for at, text in reversed(_ffmpeg_messages):
+            if at < self._loaded_at:
+                break
+            hosts = [h.rpartition("@")[2] for h in _HOST_PORT.findall(text)]
+            if hosts and not any(h.split("?")[0] == ours for h in hosts):
+                continue
+            if (reason := _failure(text)) is not None:
+                return reason
+        return _failure(self._last_error)
 
     def _playback_started(self, at: float) -> None:
         self.last_frame_at = at
@@ -294,6 +329,9 @@ class TilePlayer:
             return
         codec = self.property("video-codec")
         params = self.property("video-params") or {}
+        # TODO: with untimed playback (mpv 0.35, vo=x11) estimated-vf-fps stays
+        # unavailable and RTSP gives no container-fps, so fps is None on the wall;
+        # counting frames from a video-frame observer would measure it.
         fps = self.property("estimated-vf-fps") or self.property("container-fps")
         probe = StreamProbe(
             stream=self.stream,
@@ -341,6 +379,7 @@ class TilePlayer:
         ):
             self.loads += 1
             self._last_error = ""
+            self._loaded_at = time.monotonic()
             self._mpv.loadfile(url)
             self._set_status(CONNECTING, "")
 
@@ -349,7 +388,7 @@ class TilePlayer:
             return
         # A live camera never "finishes": EOF is a lost connection like an error.
         if reason in (mpv.MpvEventEndFile.EOF, mpv.MpvEventEndFile.ERROR):
-            detail = _failure(self._last_error)
+            detail = self._failure_reason()
             if detail is None:
                 detail = (
                     "stream ended"
