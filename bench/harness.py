@@ -162,9 +162,9 @@ def _libmpv_version() -> str:
     try:
         import mpv
 
-        major, minor = divmod(mpv._mpv_client_api_version(), 1 << 16)
+        major, minor = mpv._mpv_client_api_version()
         return f"client API {major}.{minor}"
-    except (ImportError, AttributeError, OSError):
+    except (ImportError, AttributeError, OSError, TypeError, ValueError):
         return ""
 
 

@@ -294,7 +294,18 @@ class BenchWall:
         await self.wait_playing(timeout_s)
         at, _ = await self.wait_pixels(preset, timeout_s)
         if at is None:
-            raise TimeoutError(f"wall does not show {preset} after {timeout_s} s")
+            raise TimeoutError(
+                f"wall does not show {preset} after {timeout_s} s: "
+                + self.describe(preset)
+            )
+
+    def describe(self, preset: str) -> str:
+        """What each tile of ``preset`` shows against what it should (diagnostics)."""
+        return "; ".join(
+            f"{tuple(rect)} {self.probe.colour(rect.x + rect.w // 10, rect.y + rect.h // 10)}"
+            f" want {colour}"
+            for rect, colour in self.expected(preset)
+        )
 
 
 class Keepers:

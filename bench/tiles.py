@@ -10,8 +10,11 @@ core``), render (``mpv/vo``) and the rest.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import os
+import sys
 from collections import defaultdict
 from typing import Any
 
@@ -64,6 +67,28 @@ def _rect(index: int) -> Rect:
 
 
 async def measure(tile_steps: tuple[int, ...]) -> list[dict[str, Any]]:
+    """Run :func:`measure_here` in a child process (``python -m bench.tiles``).
+
+    Creating and terminating many libmpv players in one interpreter has crashed it;
+    the child keeps that away from the rest of the suite.
+    """
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.tiles",
+        "--steps",
+        ",".join(str(n) for n in tile_steps),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    lines = out.decode().strip().splitlines()
+    if process.returncode != 0 or not lines:
+        raise RuntimeError(f"tiles child failed with exit status {process.returncode}")
+    result: list[dict[str, Any]] = json.loads(lines[-1])
+    return result
+
+
+async def measure_here(tile_steps: tuple[int, ...]) -> list[dict[str, Any]]:
     """Play each step's tile count; stop after the first step that drops frames."""
     loop = asyncio.get_running_loop()
     results: list[dict[str, Any]] = []
@@ -89,6 +114,9 @@ async def measure(tile_steps: tuple[int, ...]) -> list[dict[str, Any]]:
                 results.append(step)
                 if not step["sustained"]:
                     break
+            for player in players:
+                await loop.run_in_executor(None, player.terminate)
+            players.clear()
     finally:
         for player in players:
             await loop.run_in_executor(None, player.terminate)
@@ -218,3 +246,18 @@ def figure(results: list[dict[str, Any]]) -> Figure:
         "tiles; to be checked on a Pi (the A72 factor is the weakest assumption)."
     )
     return fig
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="tiles-per-core child of the bench")
+    parser.add_argument("--steps", required=True)
+    steps_ = tuple(int(x) for x in parser.parse_args().steps.split(","))
+    results = asyncio.run(measure_here(steps_))
+    print(json.dumps(results), flush=True)
+    # libmpv's threads may still be winding down: leave without running finalisers.
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
