@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import time
@@ -18,9 +19,9 @@ from controller.cameras.mdns import MdnsDiscovery
 from controller.cameras.onvif import OnvifDiscovery
 from controller.cameras.registry import CameraRegistry
 from controller.cameras.secrets import SECRETS_FILE, CameraSecrets
-from controller.config.loader import Config
+from controller.config.loader import Config, load_config
 from controller.displays.controller import DisplayController
-from controller.errors import NotFoundError, OpswallError, RefusedError
+from controller.errors import ConfigError, NotFoundError, OpswallError, RefusedError
 from controller.events import EventHub
 from controller.layouts import Preset
 from controller.storage import read_json, write_json_atomic
@@ -31,6 +32,17 @@ from controller.wall.xserver import PrivateXvfb, WallScreen
 _LOGGER = logging.getLogger(__name__)
 
 STATE_FILE = "wall-state.json"
+
+# Config sections bound to hardware, sockets or processes: they change on restart.
+RESTART_SECTIONS = (
+    "web",
+    "discovery",
+    "displays",
+    "buttons",
+    "gpio",
+    "firmware",
+    "state_dir",
+)
 
 
 class Service:
@@ -155,6 +167,63 @@ class Service:
         await self._show(view)
         self._run_display_actions(preset, origin)
         return self.state()
+
+    async def reload(self, origin: str) -> dict[str, Any]:
+        """Read the config file again and apply what can change while the wall runs.
+
+        An invalid config raises ConfigError and changes nothing. Layouts, presets,
+        tours and cameras apply at once; the current view is re-shown with the least
+        disturbance (tiles that keep their camera keep playing). Sections bound to
+        hardware or sockets are reported as needing a restart.
+        """
+        loop = asyncio.get_running_loop()
+        try:
+            new = await loop.run_in_executor(None, load_config, self.config.path)
+        except ConfigError as err:
+            _LOGGER.warning(
+                "config reload by %s refused; nothing changed:\n%s", origin, err
+            )
+            raise
+        old = self.config
+        for key in ("resolution", "display"):
+            was, now = getattr(old.spec.wall, key), getattr(new.spec.wall, key)
+            if was != now:
+                raise RefusedError(
+                    f"wall.{key} changed from {was!r} to {now!r}: the layouts depend on "
+                    "it, so restart the service to apply this config (nothing changed)"
+                )
+        restart = [
+            section
+            for section in RESTART_SECTIONS
+            if getattr(new.spec, section) != getattr(old.spec, section)
+        ]
+        new = dataclasses.replace(
+            new,
+            spec=new.spec.model_copy(
+                update={section: getattr(old.spec, section) for section in restart}
+            ),
+        )
+        self.config = new
+        self.switcher.presets = new.presets
+        self.switcher.home = new.spec.startup_preset
+        self.registry.reconfigure(new.spec.cameras)
+        if self.tour is not None and self.tour not in new.tours:
+            self._end_tour()
+        view = self.switcher.view
+        if view is not None and view.preset in new.presets and not view.emergency:
+            view = self.switcher.activate(view.preset, f"reload by {origin}")
+        if view is not None:
+            await self._show(view)
+        self.events.changed("presets")
+        _LOGGER.info(
+            "config reloaded by %s: %d layouts, %d presets, %d cameras%s",
+            origin,
+            len(new.layouts),
+            len(new.presets),
+            len(new.spec.cameras),
+            f"; needs a restart for: {', '.join(restart)}" if restart else "",
+        )
+        return {"reloaded": True, "restart_needed": restart, "state": self.state()}
 
     async def start_tour(self, name: str, origin: str) -> dict[str, Any]:
         """Rotate the tour's presets until another preset is chosen or the tour stops."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import asyncio
+import dataclasses
 import logging
 import signal
 import sys
@@ -96,6 +96,21 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reload_on_signal(service: Any) -> None:
+    async def reload() -> None:
+        try:
+            await service.reload("SIGHUP")
+        except OpswallError as err:
+            _LOGGER.error("config reload (SIGHUP) refused: %s", err)
+
+    task = asyncio.get_running_loop().create_task(reload(), name="reload on SIGHUP")
+    _reload_tasks.add(task)
+    task.add_done_callback(_reload_tasks.discard)
+
+
+_reload_tasks: set[asyncio.Task[None]] = set()
+
+
 def _serve(config: Config, simulate: bool = False) -> int:
     try:
         asyncio.run(serve(config, simulate))
@@ -140,6 +155,7 @@ async def serve(config: Config, simulate: bool = False) -> None:
                 f"Wall picture: {url}api/v1/wall.jpg   Stop: Ctrl-C\n",
                 flush=True,
             )
+        loop.add_signal_handler(signal.SIGHUP, _reload_on_signal, service)
         service.notifier.ready(f"showing the wall at {url}")
         await stop.wait()
     finally:

@@ -179,26 +179,50 @@ class CameraRegistry:
         self._save_lock = asyncio.Lock()
         self._saves: set[asyncio.Task[None]] = set()
         self._config_keys: set[str] = set()
+        self.reconfigure(specs, notify=False)
+
+    def reconfigure(self, specs: Mapping[str, CameraSpec], notify: bool = True) -> None:
+        """Take the config's cameras (at start, or after a config reload).
+
+        A camera the config no longer names stays while discovery still sees it (as a
+        discovered camera) and is dropped otherwise; cameras added by the API stay.
+        """
+        for camera_id, camera in list(self._cameras.items()):
+            if camera.origin == CONFIG and camera_id not in specs:
+                if camera.sources:
+                    camera.origin = DISCOVERED
+                    camera.url = camera.substream_url = None
+                else:
+                    del self._cameras[camera_id]
+        for key in self._config_keys:
+            self._by_key.pop(key, None)
+        self._config_keys = set()
+
         for camera_id, spec in specs.items():
-            self._cameras[camera_id] = Camera(
-                id=camera_id,
-                name=spec.name or camera_id,
-                location=spec.location,
-                url=spec.url,
-                substream_url=spec.substream_url,
-                origin=CONFIG,
-                online=spec.url is not None,
-            )
+            camera = self._cameras.get(camera_id)
+            if camera is None or camera.origin != CONFIG:
+                camera = Camera(id=camera_id, name=camera_id, origin=CONFIG)
+                self._cameras[camera_id] = camera
+            camera.name = spec.name or camera_id
+            camera.location = spec.location
+            camera.url = spec.url
+            camera.substream_url = spec.substream_url
+            if spec.url is not None:
+                camera.online = True
             if spec.match is not None:
+                keys = []
                 if spec.match.mac and (mac := normalize_mac(spec.match.mac)):
-                    self._config_keys.add(f"mac:{mac}")
-                    self._by_key[f"mac:{mac}"] = camera_id
+                    keys.append(f"mac:{mac}")
                 if spec.match.serial:
-                    self._config_keys.add(f"serial:{spec.match.serial}")
-                    self._by_key[f"serial:{spec.match.serial}"] = camera_id
+                    keys.append(f"serial:{spec.match.serial}")
                 if spec.match.instance:
-                    self._config_keys.add(f"instance:{spec.match.instance}")
-                    self._by_key[f"instance:{spec.match.instance}"] = camera_id
+                    keys.append(f"instance:{spec.match.instance}")
+                for key in keys:
+                    self._config_keys.add(key)
+                    self._by_key[key] = camera_id
+            self._apply_overrides(camera)
+        if notify:
+            self._on_change()
 
     async def load(self) -> None:
         """Read the saved cameras and the secrets (in a thread); apply them."""

@@ -18,6 +18,7 @@ from controller.errors import OpswallError
 from controller.service import Service
 from controller.web.api import SERVICE_KEY, USER_PRESETS_KEY, presets_snapshot
 from controller.web.api import routes as api_routes
+from controller.web.config_api import routes as config_routes
 from controller.web.tours import routes as tour_routes
 from controller.web.user_presets import UserPresets
 
@@ -60,6 +61,7 @@ def build_app(service: Service) -> web.Application:
     app.on_startup.append(_load_user_presets)
     app.add_routes(api_routes)
     app.add_routes(tour_routes)
+    app.add_routes(config_routes)
     app.add_routes(display_routes)
     if service.buttons is not None:
         app[BUTTONS_KEY] = service.buttons
