@@ -210,7 +210,7 @@ class Service:
         if self.tour is not None and self.tour not in new.tours:
             self._end_tour()
         view = self.switcher.view
-        if view is not None and view.preset in new.presets and not view.emergency:
+        if view and view.preset and view.preset in new.presets and not view.emergency:
             view = self.switcher.activate(view.preset, f"reload by {origin}")
         if view is not None:
             await self._show(view)

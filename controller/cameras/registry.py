@@ -199,10 +199,10 @@ class CameraRegistry:
         self._config_keys = set()
 
         for camera_id, spec in specs.items():
-            camera = self._cameras.get(camera_id)
-            if camera is None or camera.origin != CONFIG:
-                camera = Camera(id=camera_id, name=camera_id, origin=CONFIG)
-                self._cameras[camera_id] = camera
+            existing = self._cameras.get(camera_id)
+            camera = existing or Camera(id=camera_id, name=camera_id, origin=CONFIG)
+            self._cameras[camera_id] = camera
+            camera.origin = CONFIG
             camera.name = spec.name or camera_id
             camera.location = spec.location
             camera.url = spec.url
