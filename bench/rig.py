@@ -434,3 +434,58 @@ def child_pid(program: str) -> int | None:
         if parent == me and args[0].decode(errors="replace").endswith(program):
             return int(entry.name)
     return None
+
+
+@contextlib.asynccontextmanager
+async def minimal_service() -> AsyncIterator[tuple[str, Any]]:
+    """A service with one tile and no live camera (for quick checks): (url, post)."""
+    from controller.service import Service
+    from controller.web.app import build_app
+
+    with tempfile.TemporaryDirectory(prefix="opswall-bench-min-") as tmp:
+        directory = Path(tmp)
+        single = {
+            "grid": {"columns": 1, "rows": 1},
+            "tiles": {"main": {"row": 0, "column": 0}},
+        }
+        files = {
+            "layouts.yaml": {"layouts": {"single": single}},
+            "presets.yaml": {
+                "presets": {
+                    name: {"layout": "single", "cameras": {"main": "nowhere"}}
+                    for name in ("one", "two")
+                }
+            },
+            "opswall.yaml": {
+                "wall": {"resolution": [640, 360]},
+                "web": {"host": "127.0.0.1", "port": 0},
+                "discovery": {"mdns": {"enabled": False}},
+                "layouts": "layouts.yaml",
+                "presets": "presets.yaml",
+                "state_dir": "state",
+                "startup_preset": "one",
+                # A closed port: the tile shows NO SIGNAL; presets still switch.
+                "cameras": {"nowhere": {"url": "rtsp://127.0.0.1:9/stream"}},
+            },
+        }
+        for name, data in files.items():
+            (directory / name).write_text(yaml.safe_dump(data, sort_keys=False))
+        service = Service(load_config(directory / "opswall.yaml"))
+        await service.start()
+        runner = web.AppRunner(build_app(service))
+        try:
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            host, port = runner.addresses[0][:2]
+            url = f"http://{host}:{port}"
+            async with aiohttp.ClientSession() as http:
+
+                async def post(path: str) -> tuple[int, Any]:
+                    async with http.post(url + path) as reply:
+                        return reply.status, await reply.json()
+
+                yield url, post
+        finally:
+            await runner.cleanup()
+            await service.stop()
