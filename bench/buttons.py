@@ -16,8 +16,8 @@ FRAME_MS = 1000 / 60
 
 async def _press(
     wall: BenchWall, button: str, hold_s: float, preset: str | None
-) -> tuple[float, float, float | None]:
-    """Press ``button``; (decided→activate returned, decided→pixels, hold error)."""
+) -> tuple[float, float]:
+    """Press ``button``; (decided→activate returned, decided→pixels) in ms."""
     panel = wall.service.buttons
     calls = len(wall.timer.returned_at)
     task = asyncio.create_task(panel.press(button, hold_s), name=f"press {button}")
@@ -34,7 +34,7 @@ async def _press(
     if event is None or returned is None or (preset is not None and at is None):
         raise RuntimeError(f"button {button!r} did not switch the wall")
     pixels = (at - event.at) * 1000 if at is not None else float("nan")
-    return (returned - event.at) * 1000, pixels, None
+    return (returned - event.at) * 1000, pixels
 
 
 async def measure(wall: BenchWall, trials: int) -> dict[str, list[float]]:
@@ -44,13 +44,13 @@ async def measure(wall: BenchWall, trials: int) -> dict[str, list[float]]:
     result["hold_pixels"] = []
     for trial in range(trials):
         button, preset = ("to-b", "bench-b") if trial % 2 == 0 else ("to-a", "bench-a")
-        api, pixels, _ = await _press(wall, button, SHORT_PRESS_S, preset)
+        api, pixels = await _press(wall, button, SHORT_PRESS_S, preset)
         result["api"].append(api)
         result["pixels"].append(pixels)
         await asyncio.sleep(PAUSE_S)
     await wall.settle("bench-a")
     for _ in range(max(2, trials // 4)):
-        api, pixels, _ = await _press(wall, "emergency", 1.2, "bench-emergency")
+        api, pixels = await _press(wall, "emergency", 1.2, "bench-emergency")
         result["hold_api"].append(api)
         result["hold_pixels"].append(pixels)
         await _press_return(wall)

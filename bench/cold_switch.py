@@ -19,7 +19,9 @@ async def measure(wall: BenchWall, trials: int) -> list[float]:
     for trial in range(trials):
         preset = "bench-c" if trial % 2 == 0 else "bench-a"
         rect = wall.layout(preset).tile(COLD_TILE).rect
-        colour = wall.colours[wall.config.presets[preset].cameras[COLD_TILE]]
+        camera = wall.config.presets[preset].cameras[COLD_TILE]
+        assert camera is not None
+        colour = wall.colours[camera]
         # Sample every phase of the camera's GOP.
         await asyncio.sleep(random.uniform(0.3, 0.3 + GOP_S))
         start = now()

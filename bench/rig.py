@@ -180,8 +180,11 @@ class PixelProbe:
     def tile_matches(self, rect: Rect, expected: tuple[int, int, int]) -> bool:
         """True when three points of the tile (clear of label and clock) match."""
         x, y, w, h = rect
-        points = ((x + w // 10, y + h // 10), (x + w * 9 // 10, y + h // 10))
-        points += ((x + w // 10, y + h * 9 // 10),)
+        points = (
+            (x + w // 10, y + h // 10),
+            (x + w * 9 // 10, y + h // 10),
+            (x + w // 10, y + h * 9 // 10),
+        )
         return all(_close(self.colour(px, py), expected) for px, py in points)
 
     def wait_until(
@@ -261,9 +264,9 @@ class BenchWall:
         """(tile rect, colour) for every tile of ``preset`` that shows a camera."""
         spec = self.config.presets[preset]
         return [
-            (tile.rect, self.colours[spec.cameras[tile.id]])
+            (tile.rect, self.colours[camera])
             for tile in spec.layout.tiles
-            if spec.cameras.get(tile.id)
+            if (camera := spec.cameras.get(tile.id))
         ]
 
     async def wait_pixels(

@@ -201,8 +201,8 @@ def figure(samples: dict[str, dict[str, list[float]]]) -> Figure:
     )
     fig.notes.append(
         "Paced: the simulator writes its reply at request time + request wire time + "
-        f"{DEVICE_DELAY_S * 1000:g} ms + reply wire time (8N1, 10 bits a byte); the "
-        "link and the simulator share one event loop, as in the display tests. "
+        f"{DEVICE_DELAY_S * 1000:g} ms + reply wire time (8N1, 10 bits a byte), "
+        "serving the pty from its own thread and sleeping with time.sleep. "
         "Software only: the same exchanges on an unpaced pty, i.e. what our stack adds "
         "per round trip on top of the line."
     )
