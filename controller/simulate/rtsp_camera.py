@@ -1,8 +1,12 @@
-"""One simulated camera: a live H.264 RTSP stream from GStreamer's RTSP server.
+"""One simulated camera: a live H.264 (or H.265) RTSP stream from GStreamer's server.
 
 Run as its own process (``python -m controller.simulate.rtsp_camera``) so a test can
 kill, stop or restart one camera alone. The picture is a solid colour with the camera's
 name and a running clock burned in. Prints ``READY <port>`` once it accepts clients.
+
+Odd cameras for the reliability tests: H.265, any size and pixel aspect ratio, G.711
+audio or audio only, a resolution change after a while, a server that answers
+DESCRIBE and then refuses PLAY, and a colour change on SIGUSR1 (to time live lag).
 """
 
 from __future__ import annotations
@@ -14,25 +18,55 @@ import sys
 import gi
 
 gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 
 def pipeline(args: argparse.Namespace) -> str:
     """The gst-launch description of the camera's media."""
     label = args.label.replace('"', "'")
+    audio = {
+        "none": "",
+        "pcmu": "audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=8000,channels=1 "
+        "! mulawenc ! rtppcmupay name=pay{n} pt=0 ",
+        "pcma": "audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=8000,channels=1 "
+        "! alawenc ! rtppcmapay name=pay{n} pt=8 ",
+    }[args.audio]
+    if args.audio_only:
+        return "( " + (audio or _PCMU).format(n=0) + ")"
+    if args.codec == "h265":
+        encode = (
+            f"x265enc tune=zerolatency speed-preset=ultrafast key-int-max={args.gop} "
+            "bitrate=600 "
+            "! h265parse config-interval=-1 "
+            "! rtph265pay name=pay0 pt=96 config-interval=-1 "
+        )
+    else:
+        encode = (
+            f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={args.gop} "
+            "bitrate=600 bframes=0 sliced-threads=false threads=1 "
+            "! h264parse config-interval=-1 "
+            "! rtph264pay name=pay0 pt=96 config-interval=-1 "
+        )
+    font = min(args.height, args.width)
     return (
-        f"( videotestsrc is-live=true pattern=solid-color foreground-color=0xff{args.color} "
-        f"! video/x-raw,width={args.width},height={args.height},framerate={args.fps}/1 "
-        f'! textoverlay text="{label}" font-desc="Sans Bold {args.height // 15}" '
+        "( videotestsrc name=src is-live=true pattern=solid-color "
+        f"foreground-color=0xff{args.color} "
+        f"! capsfilter name=size caps=video/x-raw,width={args.width},"
+        f"height={args.height},framerate={args.fps}/1,pixel-aspect-ratio={args.par} "
+        f'! textoverlay text="{label}" font-desc="Sans Bold {font // 15}" '
         "valignment=center halignment=center shaded-background=true "
-        f'! clockoverlay time-format="%H:%M:%S" font-desc="Sans {args.height // 16}" '
+        f'! clockoverlay time-format="%H:%M:%S" font-desc="Sans {font // 16}" '
         "valignment=bottom halignment=right shaded-background=true "
-        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={args.gop} "
-        "bitrate=600 bframes=0 sliced-threads=false threads=1 "
-        "! h264parse config-interval=-1 "
-        "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        f"! {encode}" + (audio.format(n=1) if audio else "") + ")"
     )
+
+
+_PCMU = (
+    "audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=8000,channels=1 "
+    "! mulawenc ! rtppcmupay name=pay{n} pt=0 "
+)
 
 
 def main() -> int:
@@ -51,10 +85,61 @@ def main() -> int:
     )
     parser.add_argument("--user", default=None, help="require basic auth")
     parser.add_argument("--password", default="")
+    parser.add_argument("--codec", choices=("h264", "h265"), default="h264")
+    parser.add_argument("--par", default="1/1", help="pixel aspect ratio, e.g. 64/45")
+    parser.add_argument("--audio", choices=("none", "pcmu", "pcma"), default="none")
+    parser.add_argument("--audio-only", action="store_true", help="no video track")
+    parser.add_argument(
+        "--drop-on-play", action="store_true", help="answer DESCRIBE, refuse PLAY"
+    )
+    parser.add_argument(
+        "--resize-after", type=float, default=0.0, help="seconds, then --resize-to"
+    )
+    parser.add_argument("--resize-to", default="320x180", help="WIDTHxHEIGHT")
+    parser.add_argument(
+        "--usr1-color", default="ffffff", help="RRGGBB painted after SIGUSR1"
+    )
     args = parser.parse_args()
 
     Gst.init(None)
+    media_bins: list[Gst.Element] = []
+
+    def media_configured(_factory: object, media: GstRtspServer.RTSPMedia) -> None:
+        media_bins.append(media.get_element())
+        if args.resize_after > 0:
+            GLib.timeout_add(int(args.resize_after * 1000), resize, media.get_element())
+
+    def resize(element: Gst.Element) -> bool:
+        size = element.get_by_name("size")
+        if size is not None:
+            width, height = args.resize_to.split("x")
+            size.set_property(
+                "caps",
+                Gst.Caps.from_string(
+                    f"video/x-raw,width={width},height={height},"
+                    f"framerate={args.fps}/1,pixel-aspect-ratio={args.par}"
+                ),
+            )
+        return False
+
+    def repaint() -> bool:
+        for element in media_bins:
+            source = element.get_by_name("src")
+            if source is not None:
+                source.set_property("foreground-color", int("ff" + args.usr1_color, 16))
+        return True
+
+    def client_connected(_server: object, client: GstRtspServer.RTSPClient) -> None:
+        if args.drop_on_play:
+            client.connect("pre-play-request", refuse_play)
+
+    def refuse_play(
+        _client: GstRtspServer.RTSPClient, _context: object
+    ) -> GstRtsp.RTSPStatusCode:
+        return GstRtsp.RTSPStatusCode.SERVICE_UNAVAILABLE
+
     server = GstRtspServer.RTSPServer()
+    server.connect("client-connected", client_connected)
     server.set_address(args.address)
     server.set_service(str(args.port))
     mounts = server.get_mount_points()
@@ -64,6 +149,7 @@ def main() -> int:
         variant = argparse.Namespace(**{**vars(args), "width": width, "height": height})
         factory.set_launch(pipeline(variant))
         factory.set_shared(True)
+        factory.connect("media-configure", media_configured)
         if args.user is not None:
             factory.add_role_from_structure(
                 Gst.Structure.from_string(
@@ -92,6 +178,7 @@ def main() -> int:
     loop = GLib.MainLoop()
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, loop.quit)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, repaint)
     loop.run()
     return 0
 

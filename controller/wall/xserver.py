@@ -133,6 +133,31 @@ class WallScreen:
             window.map()
             tile_window.mapped = True
 
+    def place_below(
+        self, tile_window: TileWindow, rect: Rect, above: TileWindow
+    ) -> None:
+        """Place the window at ``rect``, mapped but stacked just under ``above``, so
+        its player can start a stream unseen (not flushed)."""
+        window = self._display.create_resource_object("window", tile_window.window_id)
+        if tile_window.rect != rect:
+            window.configure(x=rect.x, y=rect.y, width=rect.w, height=rect.h)
+            tile_window.rect = rect
+        if not tile_window.mapped:
+            window.map()
+            tile_window.mapped = True
+        window.configure(sibling=above.window_id, stack_mode=X.Below)
+
+    def raise_window(self, tile_window: TileWindow) -> None:
+        """Put the window on top of the others (not flushed)."""
+        window = self._display.create_resource_object("window", tile_window.window_id)
+        window.configure(stack_mode=X.Above)
+
+    def destroy(self, tile_window: TileWindow) -> None:
+        """Destroy the window of a player that was replaced (not flushed)."""
+        window = self._display.create_resource_object("window", tile_window.window_id)
+        window.destroy()
+        tile_window.mapped = False
+
     def hide(self, tile_window: TileWindow) -> None:
         """Unmap the window (not flushed)."""
         if tile_window.mapped:
