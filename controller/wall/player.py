@@ -58,6 +58,7 @@ _FAILURES = (
     ("401 Unauthorized", AUTH_FAILED_REASON),
     ("403 Forbidden", "access forbidden (403)"),
     ("404 Not Found", "stream not found (404)"),
+    ("503 Service Unavailable", "camera refused to play (503)"),
     ("Connection refused", "connection refused"),
     ("Connection timed out", "no answer (timeout)"),
     ("No route to host", "no route to host"),
@@ -295,7 +296,7 @@ class TilePlayer:
         # MPV[name] reads the *option* of that name; attributes read properties.
         try:
             return getattr(self._mpv, name.replace("-", "_"))
-        except (RuntimeError, AttributeError):
+        except (RuntimeError, AttributeError, mpv.ShutdownError):
             return None
 
     def ping(self) -> None:
@@ -345,6 +346,15 @@ class TilePlayer:
             self._retry_delay_s = RETRY_FIRST_S
         if self.status == PLAYING and progress_at:
             self.last_frame_at = time.time() - (now - progress_at)
+
+    def detach(self) -> None:
+        """Stop retrying and forget the stream; on the loop, before ``terminate``.
+
+        A retry timer that fired after the core was gone would call into freed libmpv
+        memory and crash the process.
+        """
+        self._cancel_retry()
+        self.url = None
 
     def terminate(self) -> None:
         """Shut the player down (blocking: run in a thread at shutdown)."""

@@ -237,6 +237,8 @@ class Wall:
         self._standby.clear()
         self._idle.clear()
         for player in players:
+            player.detach()
+        for player in players:
             await loop.run_in_executor(None, player.terminate)
         self._pinger.shutdown(wait=False, cancel_futures=True)
 
