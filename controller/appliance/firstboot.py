@@ -388,7 +388,13 @@ class FirstBoot:
         text = config.read_text(encoding="utf-8")
         updated = _set_resolution(text, str(config), resolution)
         if updated != text:
-            write_file_synced(config, updated, mode=0o640)
+            # The controller reads the config through its group: keep owner and mode.
+            before = config.stat()
+            write_file_synced(config, updated, mode=before.st_mode & 0o777)
+            try:
+                os.chown(config, before.st_uid, before.st_gid)
+            except PermissionError:
+                _LOGGER.debug("%s left to the current user", config)
             _LOGGER.info("wall resolution set to %dx%d in %s", *resolution, config)
         if (self.paths.boot / "config.txt").is_file():
             firmware, wall = load_firmware_settings(config)

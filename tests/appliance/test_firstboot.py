@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -130,6 +131,21 @@ def test_new_resolution_rerenders_the_boot_files_and_asks_for_a_reboot(
     boot.apply_settings()
     assert "video=HDMI-A-1:1280x720@60D" in (tree.boot / "cmdline.txt").read_text()
     assert boot.reboot_needed
+
+
+def test_new_resolution_keeps_the_config_readable_by_the_controller_group(
+    tree: AppliancePaths,
+) -> None:
+    # Root writes the config at first boot; the controller reads it through its group.
+    config = tree.config_dir / "opswall.yaml"
+    config.chmod(0o640)
+    group = 4321 if os.geteuid() == 0 else os.getegid()
+    os.chown(config, -1, group)
+    (tree.boot / SETTINGS_NAME).write_text("wall_resolution: [1280, 720]\n")
+    FirstBoot(tree, Commands()).apply_settings()
+    assert "  resolution: [1280, 720]\n" in config.read_text()
+    assert config.stat().st_mode & 0o777 == 0o640
+    assert config.stat().st_gid == group
 
 
 def test_only_comments_apply_nothing_but_consume_the_file(tree: AppliancePaths) -> None:
