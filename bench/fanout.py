@@ -23,7 +23,8 @@ from bench.harness import Figure, Stats, now
 
 FANOUT_P99_TARGET_MS = 50.0
 STATE_P99_TARGET_MS = 20.0
-EVENT_TIMEOUT_S = 5.0
+EVENT_TIMEOUT_S = 10.0
+STATE_PREFIX = '{"type": "state"'
 PAUSE_S = 0.25
 
 
@@ -105,6 +106,7 @@ async def measure(
     """
     fanout = await Fanout.start(url, clients)
     result: dict[str, list[float]] = {"event_ms": [], "worst_client_ms": []}
+    result["missing"] = []
     try:
         for trial in range(trials):
             preset = presets[trial % 2]
@@ -114,15 +116,14 @@ async def measure(
             if status != 200:
                 raise RuntimeError(f"activating {preset} failed: {status}")
             arrivals = await fanout.arrivals()
-            if len(arrivals) != clients:
-                raise RuntimeError(
-                    f"only {len(arrivals)} of {clients} clients saw {preset}"
-                )
+            result["missing"].append(float(clients - len(arrivals)))
+            if not arrivals:
+                raise RuntimeError(f"no client saw {preset} within {EVENT_TIMEOUT_S} s")
             latencies = [(at - start) * 1000 for at in arrivals]
             result["event_ms"] += latencies
             result["worst_client_ms"].append(max(latencies))
             await asyncio.sleep(PAUSE_S)
-        result["state_ms"] = [ms for ms in await fanout.state_latencies(state_requests)]
+        result["state_ms"] = await fanout.state_latencies(state_requests)
     finally:
         await fanout.close()
     return result
@@ -145,12 +146,17 @@ def figure(samples: dict[str, list[float]], clients: int) -> Figure:
     }
     event = fig.stats["preset_change_to_client_ms"]
     state = fig.stats["get_state_ms"]
-    fig.values = {"clients": clients}
+    missing = int(sum(samples.get("missing", [])))
+    fig.values = {"clients": clients, "missed_events": missing}
     fig.headline = (
         f"event p50 {event.median:.1f} / p99 {event.p99:.1f} ms; "
         f"GET /state p50 {state.median:.1f} / p99 {state.p99:.1f} ms"
     )
     misses = []
+    if missing:
+        misses.append(
+            f"{missing} client deliveries did not arrive within {EVENT_TIMEOUT_S:g} s"
+        )
     if event.p99 > FANOUT_P99_TARGET_MS:
         misses.append(
             f"event p99 {event.p99:.1f} ms is {event.p99 - FANOUT_P99_TARGET_MS:.1f} "
@@ -188,6 +194,10 @@ async def _client(
         seen_topics: set[str] = set()
         async for message in ws:
             if message.type != aiohttp.WSMsgType.TEXT:
+                continue
+            # Only state events matter; skip parsing the (large) camera snapshots.
+            if not message.data.startswith(STATE_PREFIX):
+                seen_topics.add("other")
                 continue
             event = json.loads(message.data)
             seen_topics.add(event["type"])
