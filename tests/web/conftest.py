@@ -201,6 +201,7 @@ def open_remote(demo: Demo, browser: Any) -> Iterator[Callable[..., Any]]:
     """Open the remote in a fresh browser context; pages report script errors."""
     contexts: list[Any] = []
     errors: list[str] = []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     def open_page(viewport: dict[str, int] | None = None, touch: bool = False) -> Any:
         context = browser.new_context(viewport=viewport or TABLET, has_touch=touch)

@@ -201,6 +201,7 @@ def test_remote_that_lost_its_socket_marks_state_stale_and_catches_up(
     demo.post("/api/v1/presets/bridge/activate")
     time.sleep(1.0)
     expect(page.locator("#now-showing-title")).to_have_text("All junctions")
+    page.screenshot(path=str(ARTIFACTS / "remote-disconnected-1280x800.png"))
 
     network["down"] = False
     expect(page.locator("#now-showing-title")).to_have_text(
@@ -277,7 +278,6 @@ def test_remote_fits_the_screen_with_thumb_sized_presets(
     )
     time.sleep(2)  # a wall picture and thumbnails taken since the tiles play
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"remote-{width}x{height}.png"))
     page.screenshot(
         path=str(ARTIFACTS / f"remote-{width}x{height}-full.png"), full_page=True

@@ -140,6 +140,10 @@ function render() {
 
 export function initDisplays() {
   on("displays", render);
+  // A finger let go without moving the slider sends no change event: redraw anyway.
+  window.addEventListener("pointerup", () => {
+    setTimeout(() => { if (sliderHeld) { sliderHeld = false; render(); } }, 250);
+  });
   on("state", () => {
     const button = document.getElementById("wall-blackout");
     const black = Boolean(store.state && store.state.blackout);
