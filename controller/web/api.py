@@ -175,6 +175,8 @@ def presets_snapshot(app: web.Application) -> list[dict[str, Any]]:
     """Every preset, the active one marked; ``saved`` for those saved from the remote."""
     service = app[SERVICE_KEY]
     user_presets = app.get(USER_PRESETS_KEY)
+    if user_presets is not None:
+        user_presets.sync()
     active = service.switcher.view.preset if service.switcher.view else None
     return [
         {

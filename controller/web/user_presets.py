@@ -33,12 +33,15 @@ class UserPresets:
     """The presets operators saved, on top of the config's; the file is their record.
 
     Saved presets are always of normal priority. They go into the service's config
-    and switcher so that activation, RETURN and the API treat them like any other.
+    and switcher so that activation, RETURN and the API treat them like any other; a
+    preset of the same name in the presets file wins. After a config reload replaced
+    the presets, :meth:`sync` puts the saved ones back.
     """
 
     def __init__(self, service: Service) -> None:
         self._service = service
-        self._config_names = frozenset(service.config.presets)
+        self._base: Mapping[str, Preset] = service.config.presets
+        self._merged: Mapping[str, Preset] = self._base
         self._saved: dict[str, Preset] = {}
         self._lock = asyncio.Lock()
 
@@ -48,7 +51,13 @@ class UserPresets:
 
     def is_saved(self, name: str) -> bool:
         """True for a preset saved from the remote (and so one that may be deleted)."""
-        return name in self._saved
+        return name in self._saved and name not in self._base
+
+    def sync(self) -> None:
+        """Merge the saved presets again if the config's presets were replaced."""
+        if self._service.config.presets is not self._merged:
+            self._base = self._service.config.presets
+            self._install()
 
     async def load(self) -> None:
         """Read the saved presets; entries that no longer fit the config are skipped."""
@@ -88,6 +97,7 @@ class UserPresets:
                 f"preset title: found {len(title)} characters, expected 1 to "
                 f"{MAX_TITLE_CHARS}"
             )
+        self.sync()
         if name in self._service.config.presets:
             raise RefusedError(
                 f"a preset named {name!r} exists already; choose another name"
@@ -115,7 +125,8 @@ class UserPresets:
 
     async def delete(self, name: str) -> None:
         """Forget a saved preset; config presets cannot be deleted from here."""
-        if name in self._config_names:
+        self.sync()
+        if name in self._base:
             raise RefusedError(
                 f"preset {name!r} comes from the presets file; edit that file to "
                 "remove it"
@@ -135,7 +146,7 @@ class UserPresets:
     def _compile(self, name: str, entry: Mapping[str, Any]) -> Preset:
         if not NAME_PATTERN.fullmatch(name):
             raise PresetRequestError(f"name {name!r} is not a valid preset name")
-        if name in self._config_names:
+        if name in self._base:
             raise RefusedError("the presets file now has a preset of that name")
         layouts = self._service.config.layouts
         layout_name = entry["layout"]
@@ -168,16 +179,22 @@ class UserPresets:
         )
 
     def _install(self) -> None:
-        # TODO: the service should own this (a Service.set_extra_presets method); it is
-        # done here so that saving presets did not need a change to service.py.
+        # TODO: the service should own this (a Service.set_extra_presets method that
+        # reload keeps); it is done here so that saving presets needed no change to
+        # service.py.
         service = self._service
-        merged = {
-            name: preset
-            for name, preset in service.config.presets.items()
-            if name in self._config_names
-        }
-        merged.update(self._saved)
+        merged = dict(self._base)
+        for name, preset in self._saved.items():
+            if name in merged:
+                _LOGGER.warning(
+                    "saved preset %r is hidden by the preset of that name in the "
+                    "presets file; delete it from the remote or rename one of them",
+                    name,
+                )
+                continue
+            merged[name] = preset
         presets = MappingProxyType(merged)
+        self._merged = presets
         service.config = dataclasses.replace(service.config, presets=presets)
         service.switcher.presets = presets
         service.events.changed("presets")

@@ -43,6 +43,7 @@ class Demo:
     url: str
     state_dir: Path
     log: Path
+    pid: int
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """The status and JSON reply (None when empty) of one API request."""
@@ -140,7 +141,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    running = Demo(f"http://127.0.0.1:{port}", tmp / "state", log)
+    running = Demo(f"http://127.0.0.1:{port}", tmp / "state", log, process.pid)
     try:
         _wait_started(running, process)
         yield running

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import urllib.request
 
 import pytest
@@ -107,3 +109,20 @@ def test_display_choices_list_the_processor_inputs_and_presets(demo: Demo):
     assert "HDMI" in choices["inputs"] and "DVI" in choices["inputs"]
     assert choices["presets"] == 10
     assert demo.call("GET", "/api/v1/displays/nope/choices")[0] == 404
+
+
+def test_saved_preset_survives_a_config_reload(demo: Demo):
+    demo.leave_emergency()
+    demo.post("/api/v1/presets/bridge/activate")
+    demo.post("/api/v1/presets", {"name": "keep-me", "title": "Keep me"})
+
+    os.kill(demo.pid, signal.SIGHUP)
+    wait_until(
+        lambda: "config reloaded by SIGHUP" in demo.log.read_text(), "the reload"
+    )
+
+    presets = {p["name"]: p for p in demo.get("/api/v1/presets")["presets"]}
+    assert presets["keep-me"]["saved"] is True
+    assert presets["overview"]["saved"] is False
+    assert demo.post("/api/v1/presets/keep-me/activate")["preset"] == "keep-me"
+    assert demo.call("DELETE", "/api/v1/presets/keep-me")[0] == 204
