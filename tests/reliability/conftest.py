@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from PIL import Image
-from Xlib import X, display
+from Xlib import X, display, error
 
 from controller.layouts import Fit, Layout, Rect, Tile
 from controller.wall.wall import CameraFeed, Wall
@@ -142,9 +142,16 @@ def grab(display_name: str, rect: Rect) -> Image.Image:
     """The pixels of ``rect`` on the screen (blocking, but small and quick)."""
     conn = display.Display(display_name)
     try:
-        raw = conn.screen().root.get_image(
-            rect.x, rect.y, rect.w, rect.h, X.ZPixmap, 0xFFFFFFFF
-        )
+        for attempt in range(3):
+            try:
+                raw = conn.screen().root.get_image(
+                    rect.x, rect.y, rect.w, rect.h, X.ZPixmap, 0xFFFFFFFF
+                )
+                break
+            except error.BadMatch:
+                # Xvfb now and then refuses a read while a window is reconfigured.
+                if attempt == 2:
+                    raise
         return Image.frombytes("RGB", (rect.w, rect.h), raw.data, "raw", "BGRX")
     finally:
         conn.close()
