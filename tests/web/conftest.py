@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -34,6 +35,7 @@ CHROMIUM_ARGS = [
 DEMO_START_TIMEOUT_S = 40.0
 DEMO_STOP_TIMEOUT_S = 15.0
 TABLET = {"width": 1280, "height": 800}
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -140,6 +142,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_stop_when_pytest_dies,
         )
     running = Demo(f"http://127.0.0.1:{port}", tmp / "state", log, process.pid)
     try:
@@ -147,6 +150,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         yield running
     finally:
         _stop(process)
+
+
+def _stop_when_pytest_dies() -> None:
+    # A pytest killed by a timeout runs no finalizer: the demo must not outlive it.
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _wait_started(demo: Demo, process: subprocess.Popen[bytes]) -> None:
