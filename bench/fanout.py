@@ -191,17 +191,15 @@ async def _client(
     index: int,
 ) -> None:
     async with session.ws_connect(url + "/api/v1/events") as ws:
-        seen_topics: set[str] = set()
         async for message in ws:
             if message.type != aiohttp.WSMsgType.TEXT:
                 continue
             # Only state events matter; skip parsing the (large) camera snapshots.
             if not message.data.startswith(STATE_PREFIX):
-                seen_topics.add("other")
                 continue
             event = json.loads(message.data)
-            seen_topics.add(event["type"])
-            if "state" in seen_topics and len(seen_topics) >= 2:
+            # The first state snapshot: this client is connected and subscribed.
+            if index not in shared["connected"]:
                 shared["connected"].add(index)
                 if len(shared["connected"]) == shared["clients"]:
                     ready.set()
@@ -237,7 +235,16 @@ async def _child(url: str, clients: int) -> None:
             asyncio.create_task(_client(session, url, ready, shared, i))
             for i in range(clients)
         ]
-        await asyncio.wait_for(ready.wait(), 25)
+        try:
+            await asyncio.wait_for(ready.wait(), 25)
+        except TimeoutError:
+            failed = [t.exception() for t in tasks if t.done() and t.exception()]
+            reason = repr(failed[0]) if failed else "no client failed"
+            ready_count = len(shared["connected"])
+            print(
+                f"ERROR {ready_count} of {clients} clients ready; {reason}", flush=True
+            )
+            return
         print("READY", flush=True)
         while line := (await reader.readline()).decode().strip():
             command, _, arg = line.partition(" ")
