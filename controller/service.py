@@ -8,6 +8,7 @@ import logging
 import os
 import time
 from contextlib import AsyncExitStack
+from types import MappingProxyType
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +25,7 @@ from controller.displays.controller import DisplayController
 from controller.errors import ConfigError, NotFoundError, OpswallError, RefusedError
 from controller.events import EventHub
 from controller.layouts import Preset
+from controller.saved_presets import SavedPresets
 from controller.storage import read_json, write_json_atomic
 from controller.switching import Switcher, View
 from controller.wall.wall import Wall
@@ -52,6 +54,7 @@ class Service:
         self.config = config
         self.events = EventHub()
         self.switcher = Switcher(config.presets, home=config.spec.startup_preset)
+        self.saved_presets = SavedPresets(config.state_dir)
         self.registry = CameraRegistry(
             config.spec.cameras,
             self._cameras_changed,
@@ -60,13 +63,13 @@ class Service:
         )
         self.displays = DisplayController(
             config.spec.displays,
-            on_change=lambda: self.events.changed("displays"),
+            on_change=self._displays_changed,
             base_dir=config.path.parent,
         )
         self.wall: Wall | None = None
         self.buttons: ButtonPanel | None = None
         self.display_name = ""
-        self.blackout = False
+        self._blackout = False  # only used when no display is configured
         self.started_at = time.time()
         self.notifier = SystemdNotifier()
         self._stack = AsyncExitStack()
@@ -80,6 +83,7 @@ class Service:
         self.events.source("cameras", self.cameras)
         self.events.source("displays", self.displays.snapshot)
         self.events.source("buttons", self._buttons_snapshot)
+        self.events.source("presets", self.presets)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -101,6 +105,10 @@ class Service:
             await self.wall.prepare(most_tiles)
             await self.registry.load()
             self._stack.push_async_callback(self.registry.flush)
+            await asyncio.get_running_loop().run_in_executor(
+                None, self.saved_presets.read
+            )
+            self._install_presets()
 
             await self.displays.start()
             self._stack.push_async_callback(self.displays.stop)
@@ -148,6 +156,31 @@ class Service:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._stack.aclose()
+
+    @property
+    def blackout(self) -> bool:
+        """True while the wall is blacked out: every display that reports it is black.
+
+        Read from the displays' reported state, so a blackout made on one display's
+        own control and one made for the whole wall agree.
+        """
+        if not self.config.spec.displays:
+            return self._blackout
+        reported = [
+            entry["state"].get("black")
+            for entry in self.displays.snapshot().values()
+            if entry.get("state")
+        ]
+        known = [black for black in reported if black is not None]
+        return bool(known) and all(known)
+
+    def _displays_changed(self) -> None:
+        self.events.changed("displays")
+        self.events.changed("state")
+        if self.buttons is not None and self.switcher.view is not None:
+            view = self.switcher.view
+            self.buttons.show(view.preset, view.emergency, self.blackout)
+            self.events.changed("buttons")
 
     def healthy(self) -> bool:
         """True while the loop runs and the X display answers (for the watchdog)."""
@@ -204,17 +237,21 @@ class Service:
             ),
         )
         self.config = new
-        self.switcher.presets = new.presets
         self.switcher.home = new.spec.startup_preset
         self.registry.reconfigure(new.spec.cameras)
+        self._install_presets()
         if self.tour is not None and self.tour not in new.tours:
             self._end_tour()
         view = self.switcher.view
-        if view and view.preset and view.preset in new.presets and not view.emergency:
+        if (
+            view
+            and view.preset
+            and view.preset in self.switcher.presets
+            and not view.emergency
+        ):
             view = self.switcher.activate(view.preset, f"reload by {origin}")
         if view is not None:
             await self._show(view)
-        self.events.changed("presets")
         _LOGGER.info(
             "config reloaded by %s: %d layouts, %d presets, %d cameras%s",
             origin,
@@ -224,6 +261,66 @@ class Service:
             f"; needs a restart for: {', '.join(restart)}" if restart else "",
         )
         return {"reloaded": True, "restart_needed": restart, "state": self.state()}
+
+    async def save_preset(self, name: str, title: str, origin: str) -> Preset:
+        """Keep what the wall shows now as a new normal preset ``name``."""
+        view = self.switcher.view
+        if view is None:
+            raise RefusedError("no layout is on the wall yet; nothing to save")
+        self.saved_presets.add(
+            name, title, view.layout, view.cameras, self.switcher.presets
+        )
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                None, self.saved_presets.write
+            )
+        except OSError as err:
+            self.saved_presets.restore(name, None)
+            raise OpswallError(f"cannot save preset {name!r}: {err}") from err
+        self._install_presets()
+        _LOGGER.info("preset %r (%s) saved by %s", name, title, origin)
+        return self.switcher.preset(name)
+
+    async def delete_preset(self, name: str, origin: str) -> None:
+        """Forget a preset saved from the remote (presets from the file are refused)."""
+        entry = self.saved_presets.remove(name, self.config.presets)
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                None, self.saved_presets.write
+            )
+        except OSError as err:
+            self.saved_presets.restore(name, entry)
+            raise OpswallError(f"cannot delete preset {name!r}: {err}") from err
+        self._install_presets()
+        _LOGGER.info("saved preset %r deleted by %s", name, origin)
+
+    def presets(self) -> list[dict[str, Any]]:
+        """Every preset, the active one marked; ``saved`` for those saved from the remote."""
+        active = self.switcher.view.preset if self.switcher.view else None
+        saved = self.saved_presets.names()
+        return [
+            {
+                "name": preset.name,
+                "title": preset.title,
+                "layout": preset.layout.name,
+                "priority": preset.priority,
+                "cameras": dict(preset.cameras),
+                "active": preset.name == active,
+                "saved": preset.name in saved,
+            }
+            for preset in self.switcher.presets.values()
+        ]
+
+    def _install_presets(self) -> None:
+        """The config's presets, then the saved ones that fit it, for the switcher."""
+        merged = dict(self.config.presets)
+        merged.update(
+            self.saved_presets.compile(
+                self.config.layouts, self.config.presets, self.registry.__contains__
+            )
+        )
+        self.switcher.presets = MappingProxyType(merged)
+        self.events.changed("presets")
 
     async def start_tour(self, name: str, origin: str) -> dict[str, Any]:
         """Rotate the tour's presets until another preset is chosen or the tour stops."""
@@ -289,7 +386,7 @@ class Service:
 
     async def next_preset(self, origin: str) -> dict[str, Any]:
         """Step to the next normal preset, in the order of the presets file."""
-        names = [n for n, p in self.config.presets.items() if not p.is_emergency]
+        names = [n for n, p in self.switcher.presets.items() if not p.is_emergency]
         current = self.switcher.view.preset if self.switcher.view else None
         index = names.index(current) + 1 if current in names else 0
         return await self.activate(names[index % len(names)], origin)
@@ -376,6 +473,7 @@ class Service:
         self.events.changed("state")
         if self.buttons is not None:
             self.buttons.show(view.preset, view.emergency, self.blackout)
+            self.events.changed("buttons")
         self._background(self._save_state(), "save wall state")
 
     async def _save_state(self) -> None:
@@ -486,10 +584,11 @@ class Service:
         """Black out (or restore) every display that can."""
         if self.config.spec.displays:
             await self.displays.perform(None, "black", black)
-        self.blackout = black
+        self._blackout = black
         _LOGGER.info("blackout %s by %s", "on" if black else "off", origin)
         if self.buttons is not None and self.switcher.view is not None:
             self.buttons.show(self.switcher.view.preset, self.switcher.emergency, black)
+            self.events.changed("buttons")
         self.events.changed("state")
 
     def _buttons_snapshot(self) -> Any:

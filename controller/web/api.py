@@ -17,12 +17,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from controller.errors import NotFoundError, OpswallError
 from controller.service import Service
 from controller.wall.xserver import capture
-from controller.web.user_presets import UserPresets
 
 _LOGGER = logging.getLogger(__name__)
 
 SERVICE_KEY = web.AppKey("service", Service)
-USER_PRESETS_KEY = web.AppKey("user_presets", UserPresets)
 WALL_JPEG_MAX_AGE_S = 0.25
 JPEG_QUALITY = 75
 THUMBNAIL_WIDTH_PX = 320
@@ -168,36 +166,15 @@ async def get_layouts(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/presets")
 async def get_presets(request: web.Request) -> web.Response:
-    return web.json_response({"presets": presets_snapshot(request.app)})
-
-
-def presets_snapshot(app: web.Application) -> list[dict[str, Any]]:
-    """Every preset, the active one marked; ``saved`` for those saved from the remote."""
-    service = app[SERVICE_KEY]
-    user_presets = app.get(USER_PRESETS_KEY)
-    if user_presets is not None:
-        user_presets.sync()
-    active = service.switcher.view.preset if service.switcher.view else None
-    return [
-        {
-            "name": preset.name,
-            "title": preset.title,
-            "layout": preset.layout.name,
-            "priority": preset.priority,
-            "cameras": dict(preset.cameras),
-            "active": preset.name == active,
-            "saved": user_presets is not None and user_presets.is_saved(preset.name),
-        }
-        for preset in service.config.presets.values()
-    ]
+    return web.json_response({"presets": _service(request).presets()})
 
 
 @routes.post("/api/v1/presets")
 async def save_preset(request: web.Request) -> web.Response:
     """Keep the wall's current view as a new normal preset ``{name, title}``; 201."""
     body = await _body(request, SavePresetBody)
-    preset = await request.app[USER_PRESETS_KEY].save_current(body.name, body.title)
-    _LOGGER.info("preset %r saved by %s", preset.name, _origin(request))
+    service = _service(request)
+    preset = await service.save_preset(body.name, body.title, _origin(request))
     return web.json_response(
         {
             "name": preset.name,
@@ -214,7 +191,7 @@ async def save_preset(request: web.Request) -> web.Response:
 @routes.delete("/api/v1/presets/{name}")
 async def delete_preset(request: web.Request) -> web.Response:
     """Delete a preset saved from the remote (config presets: 409)."""
-    await request.app[USER_PRESETS_KEY].delete(request.match_info["name"])
+    await _service(request).delete_preset(request.match_info["name"], _origin(request))
     return web.Response(status=204)
 
 

@@ -16,11 +16,10 @@ from controller.displays.api import DISPLAYS_KEY
 from controller.displays.api import routes as display_routes
 from controller.errors import OpswallError
 from controller.service import Service
-from controller.web.api import SERVICE_KEY, USER_PRESETS_KEY, presets_snapshot
+from controller.web.api import SERVICE_KEY
 from controller.web.api import routes as api_routes
 from controller.web.config_api import routes as config_routes
 from controller.web.tours import routes as tour_routes
-from controller.web.user_presets import UserPresets
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -56,9 +55,6 @@ def build_app(service: Service) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_REQUEST_BYTES)
     app[SERVICE_KEY] = service
     app[DISPLAYS_KEY] = service.displays
-    app[USER_PRESETS_KEY] = UserPresets(service)
-    service.events.source("presets", lambda: presets_snapshot(app))
-    app.on_startup.append(_load_user_presets)
     app.add_routes(api_routes)
     app.add_routes(tour_routes)
     app.add_routes(config_routes)
@@ -75,7 +71,3 @@ async def _index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(
         STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"}
     )
-
-
-async def _load_user_presets(app: web.Application) -> None:
-    await app[USER_PRESETS_KEY].load()

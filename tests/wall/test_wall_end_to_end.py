@@ -70,7 +70,8 @@ async def test_presets_switch_the_wall_and_kept_cameras_are_not_reloaded(tmp_pat
             assert_wall_matches(state, running.service.display_name, colours)
 
             wall = running.service.wall
-            kept = {c: wall.player_for(c) for c in ("junction-7", "junction-1")}
+            # Small in both layouts, so they stay on their sub-stream: never reloaded.
+            kept = {c: wall.player_for(c) for c in ("junction-2", "junction-8")}
             loads = {c: p.loads for c, p in kept.items()}
 
             status, state = await running.post("/api/v1/presets/flood/activate")
@@ -79,6 +80,7 @@ async def test_presets_switch_the_wall_and_kept_cameras_are_not_reloaded(tmp_pat
             assert_wall_matches(state, running.service.display_name, colours)
             main = next(t for t in state["tiles"] if t["id"] == "main")
             assert main["camera"] == "junction-7" and main["rect"] == [0, 0, 1280, 720]
+            assert running.service.wall.player_for("junction-7").stream == "main"
 
             for camera, player in kept.items():
                 assert wall.player_for(camera) is player, f"{camera} got another player"
