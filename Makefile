@@ -4,7 +4,7 @@
 PYTHON := .venv/bin/python
 SETUP_STAMP := .venv/.setup-done
 
-.PHONY: setup demo test test-fast lint typecheck bench soak clean
+.PHONY: setup demo test test-fast lint typecheck clean
 
 setup:
 	@./scripts/setup.sh
@@ -21,7 +21,7 @@ test-fast: setup
 	./scripts/run-tests.sh -m "not wall and not browser"
 
 lint: setup
-	.venv/bin/ruff check controller tests
+	.venv/bin/ruff check controller tests bench
 	.venv/bin/mypy
 
 typecheck: setup
@@ -31,3 +31,4 @@ clean:
 	rm -rf .venv .opswall-demo-state test-artifacts .pytest_cache .mypy_cache
 
 include image-build/image.mk
+include bench/bench.mk
