@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 
 from PIL import Image
@@ -17,6 +18,7 @@ from controller.layouts import Rect
 _LOGGER = logging.getLogger(__name__)
 
 XVFB_START_TIMEOUT_S = 10.0
+XVFB_MESSAGES_KEPT = 4  # last lines of Xvfb's stderr quoted when it fails to start
 
 
 class PrivateXvfb:
@@ -35,28 +37,35 @@ class PrivateXvfb:
                 "Xvfb is not installed; run ./scripts/setup.sh or set wall.display"
             )
         read_fd, write_fd = os.pipe()
-        self._process = subprocess.Popen(
-            [
-                "Xvfb",
-                "-displayfd",
-                str(write_fd),
-                "-screen",
-                "0",
-                f"{self.width}x{self.height}x24",
-                "-nolisten",
-                "tcp",
-                "-noreset",
-            ],
-            pass_fds=(write_fd,),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        os.close(write_fd)
-        with os.fdopen(read_fd) as pipe:
-            number = pipe.readline().strip()
-        if not number:
-            self.stop()
-            raise WallError("Xvfb did not start (no display number reported)")
+        # Xvfb's chatter goes to an unlinked file, read only to say why it failed.
+        with tempfile.TemporaryFile() as messages:
+            self._process = subprocess.Popen(
+                [
+                    "Xvfb",
+                    "-displayfd",
+                    str(write_fd),
+                    "-screen",
+                    "0",
+                    f"{self.width}x{self.height}x24",
+                    "-nolisten",
+                    "tcp",
+                    "-noreset",
+                ],
+                pass_fds=(write_fd,),
+                stdout=subprocess.DEVNULL,
+                stderr=messages,
+            )
+            os.close(write_fd)
+            with os.fdopen(read_fd) as pipe:
+                number = pipe.readline().strip()
+            if not number:
+                self.stop()
+                messages.seek(0)
+                said = messages.read().decode(errors="replace").strip().splitlines()
+                raise WallError(
+                    "Xvfb did not start (no display number reported): "
+                    + (" / ".join(said[-XVFB_MESSAGES_KEPT:]) or "it said nothing")
+                )
         self.name = f":{number}"
         _LOGGER.info("started Xvfb %s at %dx%d", self.name, self.width, self.height)
         return self.name
