@@ -12,24 +12,64 @@ if [ "${1:-}" != detached ]; then
     /bin/sh "$0" detached
 fi
 
+# Every wait has a limit in seconds (TCG is slow, and slower still on a busy host): the
+# probe always reports and powers off, so the host never waits for its own timeout.
+READY_LIMIT_S=420     # from the probe's start until opswall.service is active
+DIAGNOSE_AFTER_S=90   # dump the unit's status and journal if not active by then
+WATCHDOG_LIMIT_S=240  # from SIGSTOP until a new main process is active
+PROBE_LIMIT_S=840     # the whole probe; then report what is known and power off
+
 out=/dev/ttyS1
 say() { echo "OPSWALL-BOOTTEST $*" > "$out"; }
 now() { cut -d' ' -f1 /proc/uptime; }
+elapsed() { echo "$(now) $1" | awk '{printf "%d", $1 - $2}'; }
 prop() { systemctl show -p "$2" --value "$1"; }
+# The unit's status and its journal, as OPSWALL-LOG lines headed by why they were taken.
+dump() {
+  {
+    echo "--- $1 (uptime $(now) s)"
+    systemctl status opswall.service --no-pager -l -n 0 2>&1
+    journalctl -b -u opswall.service -u opswall-firstboot.service --no-pager \
+      -o short-monotonic 2>&1 | tail -n 80
+  } | sed 's/^/OPSWALL-LOG /' > "$out"
+}
 
-say start uptime=$(now)
+probe_start=$(now)
+say start uptime=$probe_start
+(
+  sleep "$PROBE_LIMIT_S"
+  say timeout limit_s=$PROBE_LIMIT_S uptime=$(now)
+  dump "probe time limit reached"
+  systemctl poweroff --no-block || poweroff -f
+) &
+guard=$!
 
 # The service is "active" only after it sent READY=1 (Type=notify).
-i=0
-while [ $i -lt 400 ]; do
+diagnosed=no
+while :; do
   state=$(prop opswall.service ActiveState)
   [ "$state" = active ] && break
-  sleep 1; i=$((i + 1))
+  waited=$(elapsed "$probe_start")
+  if [ "$diagnosed" = no ] && { [ "$waited" -ge "$DIAGNOSE_AFTER_S" ] \
+    || [ "$(prop opswall.service NRestarts)" != 0 ]; }; then
+    dump "opswall.service $state after ${waited} s of waiting"
+    diagnosed=yes
+  fi
+  [ "$waited" -ge "$READY_LIMIT_S" ] && break
+  sleep 2
 done
 say ready state=$state sub=$(prop opswall.service SubState) uptime=$(now) \
-  restarts=$(prop opswall.service NRestarts) \
+  waited_s=$(elapsed "$probe_start") restarts=$(prop opswall.service NRestarts) \
   active_enter_us=$(prop opswall.service ActiveEnterTimestampMonotonic) \
+  exec_start_us=$(prop opswall.service ExecMainStartTimestampMonotonic) \
   status_text="'$(prop opswall.service StatusText | tr ' ' _)'"
+if [ "$state" != active ]; then
+  dump "opswall.service never became ready"
+  say done uptime=$(now) reason=not-ready
+  kill "$guard" 2>/dev/null
+  systemctl poweroff --no-block
+  exit 0
+fi
 
 code=$(curl -s -m 20 -o /tmp/state.json -w '%{http_code}' http://127.0.0.1:8080/api/v1/state)
 say api status=$code bytes=$(wc -c < /tmp/state.json 2>/dev/null || echo 0) \
@@ -52,9 +92,12 @@ say mounts root=$(findmnt -no OPTIONS / | cut -d, -f1) \
   data_mib=$(df -m --output=size /data | tail -1 | tr -d ' ')
 say settings files=$(ls /boot/firmware | tr '\n' ,) \
   admin_secret=$(stat -c %a:%U:%G /etc/opswall/admin-secret 2>/dev/null || echo missing) \
+  config=$(stat -c %a:%U:%G /etc/opswall/opswall.yaml 2>/dev/null || echo missing) \
   ssh_keys=$(wc -l < /etc/opswall/ssh/authorized_keys_root 2>/dev/null || echo 0) \
   resolution="$(grep -m1 'resolution:' /etc/opswall/opswall.yaml | tr -d ' ')" \
   network=$(test -f /etc/systemd/network/10-opswall.network && echo static || echo dhcp)
+systemd-analyze security opswall.service --no-pager 2>&1 | sed 's/^/OPSWALL-SECURITY /' \
+  > "$out"
 say security exposure=$(systemd-analyze security opswall.service 2>/dev/null \
   | awk '/Overall exposure level/ {print $(NF-2)}')
 say process user=$(ps -o user= -p "$(prop opswall.service MainPID)") \
@@ -65,9 +108,8 @@ old_pid=$(prop opswall.service MainPID)
 old_restarts=$(prop opswall.service NRestarts)
 start=$(now)
 kill -STOP "$old_pid"
-i=0
-while [ $i -lt 240 ]; do
-  sleep 1; i=$((i + 1))
+while [ "$(elapsed "$start")" -lt "$WATCHDOG_LIMIT_S" ]; do
+  sleep 2
   pid=$(prop opswall.service MainPID)
   if [ "$(prop opswall.service NRestarts)" != "$old_restarts" ] \
     && [ "$(prop opswall.service ActiveState)" = active ] && [ "$pid" != "$old_pid" ]; then
@@ -76,12 +118,13 @@ while [ $i -lt 240 ]; do
 done
 say watchdog old_pid=$old_pid new_pid=$(prop opswall.service MainPID) \
   restarts=$(prop opswall.service NRestarts) state=$(prop opswall.service ActiveState) \
+  result=$(prop opswall.service Result) \
   seconds=$(echo "$(now) $start" | awk '{printf "%.1f", $1 - $2}') \
   timeout_logged=$(journalctl -b -u opswall.service | grep -c 'Watchdog timeout')
 code=$(curl -s -m 20 -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/api/v1/state)
 say api_after_restart status=$code
 
-journalctl -b -u opswall.service -u opswall-firstboot.service --no-pager -o short-monotonic \
-  | tail -n 60 | sed 's/^/OPSWALL-LOG /' > "$out"
+dump "end of the probe"
 say done uptime=$(now)
+kill "$guard" 2>/dev/null
 systemctl poweroff --no-block

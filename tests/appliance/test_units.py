@@ -97,3 +97,12 @@ def test_gpio_rule_gives_gpiochips_to_group_gpio() -> None:
     rules = (UNITS / "60-opswall-gpio.rules").read_text()
     assert re.search(r'KERNEL=="gpiochip\[0-9\]\*".*GROUP="gpio".*MODE="0660"', rules)
     assert "g gpio" in (UNITS / "opswall.sysusers").read_text()
+
+
+def test_controller_sandbox_lets_its_own_xvfb_start() -> None:
+    # wall.display: null (the qemu twin): Xvfb must create its socket in the shared
+    # X socket directory and may call setgid/setuid before running xkbcomp.
+    settings = unit_settings(UNITS / "opswall.service")
+    assert "-/tmp/.X11-unix" in settings["BindPaths"]
+    assert "BindReadOnlyPaths" not in settings
+    assert "setgid setuid" in settings["SystemCallFilter"]
