@@ -407,14 +407,17 @@ class Wall:
                 self._idle.remove(player)
             self._idle.append(new)
         self.screen.hide(player.window)
-        self.screen.destroy(player.window)
         self.screen.flush()
         if hung:
-            # Terminating would block on the same lock the core hangs on.
+            # Terminating would block on the same lock the core hangs on, and its
+            # window stays (unmapped): a core that wakes up must not draw into a
+            # window that is gone.
             self.abandoned.append(player)
         else:
             loop = asyncio.get_running_loop()
-            loop.run_in_executor(None, _terminate_quietly, player)
+            await loop.run_in_executor(None, _terminate_quietly, player)
+            self.screen.destroy(player.window)
+            self.screen.flush()
         self._on_change()
 
     def _player_changed(self, player: TilePlayer) -> None:

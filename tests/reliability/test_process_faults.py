@@ -1,0 +1,81 @@
+"""A crashed or hung player is replaced in its tile; the others keep moving."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from controller.wall.player import PLAYING
+from controller.wall.wall import PING_TIMEOUT_S
+from tests.conftest import wait_for
+from tests.reliability.conftest import clock_region, feed, grid, region_hash
+
+pytestmark = pytest.mark.wall
+
+
+async def playing(wall) -> None:
+    await wait_for(
+        lambda: all(t["status"] == PLAYING for t in wall.tiles()), 15, "all playing"
+    )
+
+
+async def moving(display_name: str, rect, seconds: float) -> int:
+    """How many different pictures the region showed over ``seconds``."""
+    seen = set()
+    for _ in range(int(seconds / 0.25)):
+        seen.add(region_hash(display_name, rect))
+        await asyncio.sleep(0.25)
+    return len(seen)
+
+
+async def test_crashed_player_is_replaced_without_touching_the_other_tile(
+    xvfb, cameras, make_wall
+):
+    first, second = await cameras("--gop", "10"), await cameras("--gop", "10")
+    wall = await make_wall()
+    await wall.show(grid(tiles=2), {"a": feed("a", first), "b": feed("b", second)})
+    await playing(wall)
+    crashed, kept = wall.player_for("a"), wall.player_for("b")
+    kept_loads = kept.loads
+
+    crashed._mpv.command("quit")  # the core shuts down as if it had crashed
+    watch = asyncio.create_task(moving(xvfb, clock_region(grid().tiles[1].rect), 4))
+    await wait_for(lambda: wall.player_for("a") is not crashed, 5, "a replaced")
+    await playing(wall)
+    assert await watch >= 3, "tile b froze while tile a was replaced"
+    assert wall.player_for("b") is kept and kept.loads == kept_loads
+    assert crashed not in wall.players
+    assert wall.replaced == 1
+    assert wall.tiles()[0]["rect"] == list(grid().tiles[0].rect)
+    assert wall.healthy()
+
+
+async def test_hung_player_makes_the_wall_unhealthy_until_replaced(
+    xvfb, cameras, make_wall, monkeypatch
+):
+    first, second = await cameras("--gop", "10"), await cameras("--gop", "10")
+    wall = await make_wall()
+    await wall.show(grid(tiles=2), {"a": feed("a", first), "b": feed("b", second)})
+    await playing(wall)
+    hung, kept = wall.player_for("a"), wall.player_for("b")
+    assert wall.healthy()
+
+    # libmpv cannot be made to hang on purpose: its answer to a ping never comes.
+    release = threading.Event()
+    monkeypatch.setattr(hung, "ping", lambda: release.wait(30))
+    try:
+        await wait_for(lambda: not wall.healthy(), PING_TIMEOUT_S + 3, "unhealthy")
+        await wait_for(lambda: wall.player_for("a") is not hung, 4, "a replaced")
+        await playing(wall)
+        assert wall.healthy()
+        assert wall.player_for("b") is kept
+        assert wall.abandoned == [hung]
+    finally:
+        release.set()
+        # Our hang was simulated: this core can still be shut down, and must be
+        # before Xvfb goes away.
+        loop = asyncio.get_running_loop()
+        for player in wall.abandoned:
+            await loop.run_in_executor(None, player.terminate)
