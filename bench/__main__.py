@@ -123,6 +123,7 @@ async def _wall_figures(only: set[str], sizes: Sizes, figures: list[Figure]) -> 
                     sizes.clients,
                     sizes.fanout_trials,
                     sizes.state_requests,
+                    token=wall.token,
                 ),
                 sizes.clients,
             )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from typing import Any
 
@@ -26,6 +27,8 @@ STATE_P99_TARGET_MS = 20.0
 EVENT_TIMEOUT_S = 10.0
 STATE_PREFIX = '{"type": "state"'
 PAUSE_S = 0.25
+#: The bench's bearer token reaches the client process in this variable.
+TOKEN_ENV = "OPSWALL_ADMIN_TOKEN"
 
 
 class Fanout:
@@ -35,7 +38,10 @@ class Fanout:
         self._process = process
 
     @classmethod
-    async def start(cls, url: str, clients: int) -> Fanout:
+    async def start(cls, url: str, clients: int, token: str | None = None) -> Fanout:
+        env = dict(os.environ)
+        if token is not None:
+            env[TOKEN_ENV] = token
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -46,6 +52,7 @@ class Fanout:
             str(clients),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            env=env,
         )
         fanout = cls(process)
         ready = await fanout._line(30.0)
@@ -98,13 +105,14 @@ async def measure(
     clients: int,
     trials: int,
     state_requests: int,
+    token: str | None = None,
 ) -> dict[str, list[float]]:
     """Connect ``clients``, switch presets ``trials`` times, then time GET /state.
 
     ``post(path)`` sends a POST through the parent's HTTP client and returns
     (status, body).
     """
-    fanout = await Fanout.start(url, clients)
+    fanout = await Fanout.start(url, clients, token)
     result: dict[str, list[float]] = {"event_ms": [], "worst_client_ms": []}
     result["missing"] = []
     try:
@@ -230,7 +238,9 @@ async def _child(url: str, clients: int) -> None:
     }
     ready = asyncio.Event()
     connector = aiohttp.TCPConnector(limit=clients + 4)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    token = os.environ.get(TOKEN_ENV)
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
         tasks = [
             asyncio.create_task(_client(session, url, ready, shared, i))
             for i in range(clients)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -244,6 +245,7 @@ class BenchWall:
     config: Config
     url: str
     http: aiohttp.ClientSession
+    token: str
     cameras: SimulatedCameraSet
     colours: dict[str, tuple[int, int, int]]
     timer: ActivateTimer
@@ -392,7 +394,8 @@ async def bench_wall(
             }
             service = Service(config)
             await service.start()
-            runner = web.AppRunner(build_app(service))
+            token = secrets.token_urlsafe(24)
+            runner = web.AppRunner(build_app(service, _access(config, token)))
             probe: PixelProbe | None = None
             try:
                 await runner.setup()
@@ -402,12 +405,13 @@ async def bench_wall(
                 probe = PixelProbe(service.display_name)
                 timer = ActivateTimer(service)
                 timer.install()
-                async with aiohttp.ClientSession() as http:
+                async with aiohttp.ClientSession(headers=_bearer(token)) as http:
                     wall = BenchWall(
                         service,
                         config,
                         f"http://{host}:{port}",
                         http,
+                        token,
                         camera_set,
                         colours,
                         timer,
@@ -473,16 +477,18 @@ async def minimal_service() -> AsyncIterator[tuple[str, Any]]:
         }
         for name, data in files.items():
             (directory / name).write_text(yaml.safe_dump(data, sort_keys=False))
-        service = Service(load_config(directory / "opswall.yaml"))
+        config = load_config(directory / "opswall.yaml")
+        service = Service(config)
         await service.start()
-        runner = web.AppRunner(build_app(service))
+        token = secrets.token_urlsafe(24)
+        runner = web.AppRunner(build_app(service, _access(config, token)))
         try:
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
             host, port = runner.addresses[0][:2]
             url = f"http://{host}:{port}"
-            async with aiohttp.ClientSession() as http:
+            async with aiohttp.ClientSession(headers=_bearer(token)) as http:
 
                 async def post(path: str) -> tuple[int, Any]:
                     async with http.post(url + path) as reply:
@@ -492,3 +498,14 @@ async def minimal_service() -> AsyncIterator[tuple[str, Any]]:
         finally:
             await runner.cleanup()
             await service.stop()
+
+
+def _access(config: Config, admin_secret: str) -> Any:
+    """The service's access control with ``admin_secret`` as the bench's bearer token."""
+    from controller.access.middleware import Access
+
+    return Access(config.spec.access, config.state_dir, admin_secret)
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import os
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from types import MappingProxyType
 from typing import Any
@@ -35,9 +36,17 @@ _LOGGER = logging.getLogger(__name__)
 
 STATE_FILE = "wall-state.json"
 
+#: Audit action and target of each special button action (others activate a preset).
+BUTTON_AUDIT = {
+    "return": ("preset.return", ""),
+    "next": ("preset.next", ""),
+    "blackout": ("wall.blackout", ""),
+}
+
 # Config sections bound to hardware, sockets or processes: they change on restart.
 RESTART_SECTIONS = (
     "web",
+    "access",
     "discovery",
     "displays",
     "buttons",
@@ -79,6 +88,9 @@ class Service:
         self.tour: str | None = None
         self._tour_task: asyncio.Task[None] | None = None
         self._calm = asyncio.Event()  # set while no emergency preset is active
+        #: Told ``(origin, action, target, result)`` of each action taken without an
+        #: HTTP request (desk buttons, SIGHUP), for the audit log.
+        self.on_action: Callable[[str, str, str, str], None] | None = None
         self.events.source("state", self.state)
         self.events.source("cameras", self.cameras)
         self.events.source("displays", self.displays.snapshot)
@@ -567,17 +579,27 @@ class Service:
 
     async def _button_pressed(self, event: ButtonEvent) -> None:
         origin = f"button {event.button}"
+        action, target = BUTTON_AUDIT.get(
+            event.action, ("preset.activate", event.action)
+        )
+        result = "failed"
         try:
             if event.action == "return":
                 await self.return_from_emergency(origin)
             elif event.action == "next":
                 await self.next_preset(origin)
             elif event.action == "blackout":
+                target = "off" if self.blackout else "on"
                 await self.set_blackout(not self.blackout, origin)
             else:
                 await self.activate(event.action, origin)
+            result = "ok"
         except RefusedError as err:
+            result = "refused"
             _LOGGER.info("%s: %s", origin, err)
+        finally:
+            if self.on_action is not None:
+                self.on_action(origin, action, target, result)
         self.events.changed("buttons")
 
     async def set_blackout(self, black: bool, origin: str) -> None:

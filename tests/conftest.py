@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -54,11 +55,17 @@ def demo_config(state_dir: Path, **changes: Any) -> Config:
 
 @dataclass
 class RunningService:
-    """A started service with its web API on a free loopback port."""
+    """A started service with its web API on a free loopback port.
+
+    ``http`` sends an admin API token with every request; ``access`` makes others.
+    """
 
     service: Any
     url: str
     http: aiohttp.ClientSession
+    access: Any
+    admin_secret: str
+    token: str
 
     async def get(self, path: str) -> Any:
         async with self.http.get(self.url + path) as reply:
@@ -73,19 +80,29 @@ class RunningService:
 @asynccontextmanager
 async def running_service(config: Config) -> AsyncIterator[RunningService]:
     """Start the service and its web app; stop both afterwards."""
+    from controller.access.middleware import Access
+    from controller.access.roles import Role
     from controller.service import Service
     from controller.web.app import build_app
 
     service = Service(config)
     await service.start()
-    runner = web.AppRunner(build_app(service))
+    admin_secret = secrets.token_urlsafe(24)
+    access = Access(config.spec.access, config.state_dir, admin_secret)
+    runner = web.AppRunner(build_app(service, access))
     try:
         await runner.setup()
+        _, token = await asyncio.get_running_loop().run_in_executor(
+            None, access.tokens.create, "test-harness", Role.ADMIN, "tests"
+        )
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         host, port = runner.addresses[0][:2]
-        async with aiohttp.ClientSession() as http:
-            yield RunningService(service, f"http://{host}:{port}", http)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession(headers=headers) as http:
+            yield RunningService(
+                service, f"http://{host}:{port}", http, access, admin_secret, token
+            )
     finally:
         await runner.cleanup()
         await service.stop()

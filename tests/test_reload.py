@@ -110,6 +110,8 @@ async def test_sighup_reloads_the_running_service(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     path = copy_demo(tmp_path, port)
+    secret = "sighup-test-admin-secret"
+    path.write_text(path.read_text() + f"access: {{admin_secret: {secret}}}\n")
     process = subprocess.Popen(
         [sys.executable, "-m", "controller.cli", "run", "--config", str(path)],
         stdout=subprocess.DEVNULL,
@@ -119,7 +121,8 @@ async def test_sighup_reloads_the_running_service(tmp_path):
     )
     url = f"http://127.0.0.1:{port}/api/v1/presets"
     try:
-        async with aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bearer {secret}"}
+        async with aiohttp.ClientSession(headers=headers) as http:
 
             async def names() -> list[str] | None:
                 try:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from controller.access.config import AccessSpec
 from controller.appliance.config import FirmwareSpec
 from controller.buttons.config import ButtonSpec
 from controller.config.base import Spec
@@ -30,6 +31,9 @@ class WebSpec(Spec):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    tls: bool = Field(
+        default=False, description="HTTPS with a self-signed certificate in state_dir"
+    )
 
 
 class MdnsSpec(Spec):
@@ -81,6 +85,7 @@ class ConfigSpec(Spec):
 
     wall: WallSpec = WallSpec()
     web: WebSpec = WebSpec()
+    access: AccessSpec = AccessSpec()
     discovery: DiscoverySpec = DiscoverySpec()
     layouts: str = Field(description="layouts file, relative to this file")
     presets: str = Field(description="presets file, relative to this file")

@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from controller.access.middleware import CALLER_KEY
 from controller.errors import NotFoundError, OpswallError
 from controller.service import Service
 from controller.wall.xserver import capture
@@ -74,8 +75,15 @@ def _service(request: web.Request) -> Service:
 
 
 def _origin(request: web.Request) -> str:
-    client = request.headers.get("X-Opswall-Client", "api")
-    return f"{client} {request.remote or ''}".strip()
+    """Who asked, as activations and logs say it: ``web user NAME 10.0.0.7``."""
+    client = "".join(
+        c
+        for c in request.headers.get("X-Opswall-Client", "api")[:32]
+        if c.isprintable()
+    )
+    caller = request.get(CALLER_KEY)
+    who = f" {caller.label}" if caller is not None else ""
+    return f"{client}{who} {request.remote or ''}".strip()
 
 
 async def _body(request: web.Request, model: type[_Body]) -> Any:

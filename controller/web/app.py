@@ -10,6 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
+from controller.access.api import routes as access_routes
+from controller.access.middleware import Access, install
+from controller.access.secret import find_admin_secret
 from controller.buttons.api import BUTTONS_KEY
 from controller.buttons.api import routes as button_routes
 from controller.displays.api import DISPLAYS_KEY
@@ -50,15 +53,31 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         )
 
 
-def build_app(service: Service) -> web.Application:
-    """The web application of a running service."""
+def build_app(service: Service, access: Access | None = None) -> web.Application:
+    """The web application of a running service, behind ``access``.
+
+    Without ``access`` the admin secret is looked up as ``opswall run`` does; with none
+    found only the accounts in the state dir can log in (nothing is open).
+    """
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_REQUEST_BYTES)
+    if access is None:
+        config = service.config
+        found = find_admin_secret(config.spec.access, config.state_dir)
+        access = Access(
+            config.spec.access,
+            config.state_dir,
+            found[0] if found else None,
+            tls=config.spec.web.tls,
+        )
+    install(app, access)
+    service.on_action = access.record_service
     app[SERVICE_KEY] = service
     app[DISPLAYS_KEY] = service.displays
     app.add_routes(api_routes)
     app.add_routes(tour_routes)
     app.add_routes(config_routes)
     app.add_routes(display_routes)
+    app.add_routes(access_routes)
     if service.buttons is not None:
         app[BUTTONS_KEY] = service.buttons
         app.add_routes(button_routes)

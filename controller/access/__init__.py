@@ -1,0 +1,1 @@
+"""Access control of the web remote and the API: accounts, sessions, tokens, audit."""
