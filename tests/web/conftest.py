@@ -5,6 +5,8 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -46,15 +48,29 @@ class Demo:
     state_dir: Path
     log: Path
     pid: int
+    admin_token: str
 
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """The status and JSON reply (None when empty) of one API request."""
+    @property
+    def operator_pin(self) -> str:
+        """The operator PIN the demo printed when it started."""
+        found = re.search(r"user operator, PIN (\d+)", self.log.read_text())
+        assert found, "the demo did not print the operator's PIN"
+        return found.group(1)
+
+    def call(
+        self, method: str, path: str, body: Any = None, token: str | None = None
+    ) -> tuple[int, Any]:
+        """The status and JSON reply (None when empty) of one API request (as admin)."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
             self.url + path,
             data=data,
             method=method,
-            headers={"Content-Type": "application/json", "X-Opswall-Client": "test"},
+            headers={
+                "Content-Type": "application/json",
+                "X-Opswall-Client": "test",
+                "Authorization": f"Bearer {token or self.admin_token}",
+            },
         )
         try:
             with urllib.request.urlopen(request, timeout=20) as reply:
@@ -136,6 +152,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     port = _free_port()
     log = tmp / "demo.log"
     opswall = Path(sys.executable).with_name("opswall")
+    token = secrets.token_urlsafe(24)
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(opswall), "demo", "--config", str(config), "--port", str(port)],
@@ -143,8 +160,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=_stop_when_pytest_dies,
+            env={**os.environ, "OPSWALL_ADMIN_TOKEN": token, "PYTHONUNBUFFERED": "1"},
         )
-    running = Demo(f"http://127.0.0.1:{port}", tmp / "state", log, process.pid)
+    running = Demo(f"http://127.0.0.1:{port}", tmp / "state", log, process.pid, token)
     try:
         _wait_started(running, process)
         yield running
@@ -212,12 +230,18 @@ def open_remote(demo: Demo, browser: Any) -> Iterator[Callable[..., Any]]:
     errors: list[str] = []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    def open_page(viewport: dict[str, int] | None = None, touch: bool = False) -> Any:
+    def open_page(
+        viewport: dict[str, int] | None = None,
+        touch: bool = False,
+        user: str = "operator",
+    ) -> Any:
+        """A logged-in remote: ``operator`` with the printed PIN, or ``admin``."""
         context = browser.new_context(viewport=viewport or TABLET, has_touch=touch)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda err: errors.append(str(err)))
         page.goto(demo.url + "/")
+        log_in(page, demo, user)
         page.wait_for_selector(".link-pill.live", timeout=10_000)
         return page
 
@@ -225,3 +249,13 @@ def open_remote(demo: Demo, browser: Any) -> Iterator[Callable[..., Any]]:
     for context in contexts:
         context.close()
     assert not errors, f"script errors in the remote: {errors}"
+
+
+def log_in(page: Any, demo: Demo, user: str = "operator") -> None:
+    """Log in on the remote's login screen as ``user`` (operator PIN or admin token)."""
+    secret = demo.operator_pin if user == "operator" else demo.admin_token
+    page.wait_for_selector("#login-form", state="visible", timeout=10_000)
+    page.fill("#login-user", user)
+    page.fill("#login-secret", secret)
+    page.click("#login-submit")
+    page.wait_for_selector("#login-screen", state="hidden", timeout=10_000)

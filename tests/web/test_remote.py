@@ -215,7 +215,7 @@ def test_remote_that_lost_its_socket_marks_state_stale_and_catches_up(
 def test_wall_saved_as_a_preset_appears_on_every_tablet(demo: Demo, open_remote):
     demo.leave_emergency()
     demo.post("/api/v1/presets/compare-ring-road/activate")
-    first, second = open_remote(), open_remote()
+    first, second = open_remote(user="admin"), open_remote()
 
     first.locator("#save-preset-open").click()
     first.locator("#save-title").fill("Ring road check")

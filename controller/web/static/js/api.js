@@ -8,15 +8,27 @@ export class ApiError extends Error {
 }
 
 const CLIENT_NAME = "web";
+const CSRF_COOKIE = "opswall_csrf";
 
-/** Headers sent with every API request (add CSRF tokens or credentials here). */
-function requestHeaders() {
-  return { "X-Opswall-Client": CLIENT_NAME, Accept: "application/json" };
+/** The session's CSRF token: the server set it as a cookie at login. */
+function csrfToken() {
+  for (const part of document.cookie.split(";")) {
+    const [name, ...value] = part.trim().split("=");
+    if (name === CSRF_COOKIE) return decodeURIComponent(value.join("="));
+  }
+  return "";
+}
+
+/** Headers sent with every API request; changes carry the CSRF token. */
+function requestHeaders(method) {
+  const headers = { "X-Opswall-Client": CLIENT_NAME, Accept: "application/json" };
+  if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = csrfToken();
+  return headers;
 }
 
 /** Call the API; resolves to the JSON reply (or null), rejects with ApiError. */
 export async function request(method, path, body) {
-  const init = { method, headers: requestHeaders(), credentials: "same-origin" };
+  const init = { method, headers: requestHeaders(method), credentials: "same-origin" };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -34,6 +46,10 @@ export async function request(method, path, body) {
   }
   if (!reply.ok) {
     const message = (data && data.error) || `${reply.status} ${reply.statusText}`;
+    // The session ended (idle, logged out elsewhere, user changed): back to login.
+    if (reply.status === 401 && path !== "/api/v1/login") {
+      window.dispatchEvent(new CustomEvent("opswall:logged-out", { detail: message }));
+    }
     throw new ApiError(reply.status, message);
   }
   return data;

@@ -1,10 +1,12 @@
 // The Opswall tablet remote: wires the panels to the live state of the controller.
 
+import { initAudit } from "./audit.js";
 import { initCameras } from "./cameras.js";
 import { initDesk } from "./desk.js";
 import { initDisplays } from "./displays.js";
 import { $, h, timeOf } from "./dom.js";
-import { connect, drop, nextRetryAt } from "./live.js";
+import { connect, drop, nextRetryAt, stop } from "./live.js";
+import { checkSession, initLogin } from "./login.js";
 import { initPresets } from "./presets.js";
 import { initPreview } from "./preview.js";
 import { on, store } from "./store.js";
@@ -76,13 +78,16 @@ initPreview();
 initCameras();
 initDisplays();
 initDesk();
+initAudit();
 on("link", showLink);
+on("link", () => { if (!store.live && store.lostAt) checkSession(); });
 on("state", showNowShowing);
 on("presets", showNowShowing);
 on("state", showActivity);
 tickClock();
 setInterval(tickClock, 1000);
-connect();
+window.addEventListener("opswall:stop", stop);
+initLogin(() => connect());
 
 // For diagnosis from the browser console and for the browser tests.
 window.opswallRemote = { store, dropConnection: drop };

@@ -57,13 +57,23 @@ function scheduleRetry() {
   emit("link");
 }
 
+/** Close the socket and stop reconnecting (logged out). */
+export function stop() {
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  const ws = socket;
+  socket = null;
+  if (ws) ws.close();
+}
+
 /** Drop the socket as a lost Wi-Fi would (used by tests and for diagnosis). */
 export function drop() {
   if (socket) socket.close();
 }
 
 // Back from sleep or from a network change: try at once rather than on the timer.
-window.addEventListener("online", connect);
+window.addEventListener("online", () => { if (!document.body.classList.contains("logged-out")) connect(); });
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible" && !store.live) connect();
+  if (document.visibilityState === "visible" && !store.live
+      && !document.body.classList.contains("logged-out")) connect();
 });

@@ -34,6 +34,7 @@ let shownUrl = null;
 
 function refresh() {
   if (loading || document.visibilityState === "hidden") return;
+  if (document.body.classList.contains("logged-out")) return;
   loading = true;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), PICTURE_TIMEOUT_MS);
