@@ -43,9 +43,9 @@ async def press_button(request: web.Request) -> web.Response:
     The reply holds the ``event`` the press caused (null if it was too short for a
     hold button) and the button's state afterwards. Unknown button: 404; real GPIO: 409.
     """
+    hold_s = _hold_of(await request.text())
     panel = request.app[BUTTONS_KEY]
     name = request.match_info["name"]
-    hold_s = _hold_of(await request.text())
     event = await panel.press(name, hold_s)
     return web.json_response(
         {

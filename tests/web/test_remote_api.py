@@ -16,7 +16,10 @@ pytestmark = pytest.mark.wall
 
 def _thumbnail(demo: Demo, camera: str) -> tuple[str, bytes]:
     url = f"{demo.url}/api/v1/cameras/{camera}/thumbnail.jpg"
-    with urllib.request.urlopen(url, timeout=10) as reply:
+    request = urllib.request.Request(
+        url, headers={"Authorization": f"Bearer {demo.admin_token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
         assert reply.headers["Content-Type"] == "image/jpeg"
         return reply.headers["X-Opswall-Thumbnail"], reply.read()
 
