@@ -148,6 +148,7 @@ async def logout(request: web.Request) -> web.Response:
     caller = _caller(request)
     if caller.session is not None:
         access.sessions.end(caller.session.id)
+        access.close_sockets(session_id=caller.session.id)
     response = web.json_response({"logged_out": True})
     for name in (SESSION_COOKIE, CSRF_COOKIE):
         response.del_cookie(name, path="/")
@@ -212,6 +213,7 @@ async def set_user(request: web.Request) -> web.Response:
         access.users.set, name, role, body.secret, _caller(request).label
     )
     ended = access.sessions.end_user(name)
+    access.close_sockets(user=name)
     if ended:
         _LOGGER.info("user %s changed: %d session(s) ended", name, ended)
     return web.json_response(user.as_json())
@@ -224,6 +226,7 @@ async def delete_user(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     await _in_executor(access.users.remove, name)
     access.sessions.end_user(name)
+    access.close_sockets(user=name)
     return web.Response(status=204)
 
 
@@ -250,8 +253,11 @@ async def create_token(request: web.Request) -> web.Response:
 
 @routes.delete("/api/v1/tokens/{name}")
 async def revoke_token(request: web.Request) -> web.Response:
-    """Revoke a token at once."""
-    await _in_executor(_access(request).tokens.revoke, request.match_info["name"])
+    """Revoke a token at once: refused from the next request, its sockets closed."""
+    access = _access(request)
+    name = request.match_info["name"]
+    await _in_executor(access.tokens.revoke, name)
+    access.close_sockets(token=name)
     return web.Response(status=204)
 
 

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from controller.cameras.secrets import redact as redact_camera_secrets
+
 _LOGGER = logging.getLogger(__name__)
 
 AUDIT_FILE = "audit.jsonl"
@@ -24,11 +26,10 @@ AUDIT_FILE = "audit.jsonl"
 MAX_TAIL = 1000
 #: Keys whose values never reach the log.
 SECRET_KEYS = re.compile(r"pass|secret|pin|token|code", re.IGNORECASE)
-_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 
 
 def redact(value: Any) -> Any:
-    """``value`` with secrets masked: secret-named keys, credentials in URLs."""
+    """``value`` with secrets masked: secret-named keys, URL userinfo, camera passwords."""
     if isinstance(value, dict):
         return {
             key: "***" if SECRET_KEYS.search(str(key)) and item else redact(item)
@@ -37,7 +38,7 @@ def redact(value: Any) -> Any:
     if isinstance(value, list):
         return [redact(item) for item in value]
     if isinstance(value, str):
-        return _URL_CREDENTIALS.sub("***@", value)[:500]
+        return redact_camera_secrets(value)[:500]
     return value
 
 

@@ -14,6 +14,8 @@ import json
 import logging
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,8 @@ SETUP_PATHS = frozenset({"/api/v1/setup", "/api/v1/session"})
 #: The admin secret used as a bearer token appears in the audit log under this name.
 ADMIN_SECRET_TOKEN = "admin-secret"
 MAX_AGENT_CHARS = 200
+#: Close code of an event socket whose credential ended (logout, revoked, user changed).
+CREDENTIAL_ENDED_CLOSE = 4401
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
@@ -117,6 +121,8 @@ class Access:
         self._admin_digest: bytes | None = None
         self._admin_hash: str | None = None
         self._admin_secret = admin_secret
+        self._sockets: dict[web.WebSocketResponse, Caller] = {}
+        self._closing: set[asyncio.Task[bool]] = set()
 
     @property
     def needs_setup(self) -> bool:
@@ -190,6 +196,53 @@ class Access:
         if session is None:
             return None
         return Caller(session.role, user=session.user, session=session)
+
+    @contextmanager
+    def watching(
+        self, ws: web.WebSocketResponse, caller: Caller | None
+    ) -> Iterator[None]:
+        """Keep ``ws`` known while it is open, so ending its credential closes it."""
+        if caller is None:
+            yield
+            return
+        self._sockets[ws] = caller
+        try:
+            yield
+        finally:
+            self._sockets.pop(ws, None)
+
+    def close_sockets(
+        self,
+        *,
+        token: str | None = None,
+        session_id: str | None = None,
+        user: str | None = None,
+    ) -> int:
+        """Close the event sockets opened with this token, session or user's sessions.
+
+        A revoked token or an ended session stops receiving the wall's state at once,
+        not at the next request. Returns how many sockets are being closed.
+        """
+        closing = [
+            ws
+            for ws, caller in self._sockets.items()
+            if (token is not None and caller.token == token)
+            or (
+                session_id is not None
+                and caller.session is not None
+                and caller.session.id == session_id
+            )
+            or (user is not None and caller.session is not None and caller.user == user)
+        ]
+        for ws in closing:
+            del self._sockets[ws]
+            task = asyncio.get_running_loop().create_task(
+                ws.close(code=CREDENTIAL_ENDED_CLOSE, message=b"credential ended"),
+                name="close event socket",
+            )
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        return len(closing)
 
     @staticmethod
     def where(request: web.Request) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from aiohttp import WSMsgType, web
 from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from controller.access.middleware import CALLER_KEY
+from controller.access.middleware import ACCESS_KEY, CALLER_KEY
 from controller.errors import NotFoundError, OpswallError
 from controller.service import Service
 from controller.wall.xserver import capture
@@ -387,20 +387,22 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=20)
     await ws.prepare(request)
     queue = service.events.subscribe()
+    access = request.app[ACCESS_KEY]
     try:
-        for topic in EVENT_TOPICS:
-            await ws.send_json(service.events.snapshot(topic))
-        receiver = asyncio.create_task(_drain(ws), name="websocket receive")
-        while not ws.closed:
-            getter = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait(
-                {getter, receiver}, return_when=asyncio.FIRST_COMPLETED
-            )
-            if getter not in done:
-                getter.cancel()
-                break
-            await ws.send_json(getter.result())
-        receiver.cancel()
+        with access.watching(ws, request.get(CALLER_KEY)):
+            for topic in EVENT_TOPICS:
+                await ws.send_json(service.events.snapshot(topic))
+            receiver = asyncio.create_task(_drain(ws), name="websocket receive")
+            while not ws.closed:
+                getter = asyncio.create_task(queue.get())
+                done, _ = await asyncio.wait(
+                    {getter, receiver}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if getter not in done:
+                    getter.cancel()
+                    break
+                await ws.send_json(getter.result())
+            receiver.cancel()
     finally:
         service.events.unsubscribe(queue)
     return ws

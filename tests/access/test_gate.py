@@ -10,7 +10,11 @@ from controller.access.policy import ROUTES
 from controller.access.roles import Role
 from tests.access.conftest import ADMIN_SECRET, OPERATOR_PIN, Gate, build
 
-PUBLIC = {("POST", "/api/v1/login"), ("GET", "/api/v1/session"), ("POST", "/api/v1/setup")}
+PUBLIC = {
+    ("POST", "/api/v1/login"),
+    ("GET", "/api/v1/session"),
+    ("POST", "/api/v1/setup"),
+}
 
 
 def api_routes(app) -> set[tuple[str, str]]:
@@ -31,7 +35,9 @@ def test_every_api_route_has_an_access_rule_and_every_rule_a_route(tmp_path):
     routes = api_routes(app)
     assert routes, "no /api routes found"
     assert sorted(routes - set(ROUTES)) == [], "API routes without an access rule"
-    assert sorted(set(ROUTES) - routes) == [], "access rules for routes that do not exist"
+    assert sorted(set(ROUTES) - routes) == [], (
+        "access rules for routes that do not exist"
+    )
 
 
 @pytest.mark.parametrize("method,path", sorted(set(ROUTES) - PUBLIC))
@@ -178,7 +184,9 @@ async def test_body_over_64_kib_is_refused_with_413(gate: Gate):
     ],
 )
 async def test_unknown_json_fields_are_refused_with_400(gate: Gate, method, path, body):
-    reply = await gate.client.request(method, path, json=body, headers=gate.auth("admin"))
+    reply = await gate.client.request(
+        method, path, json=body, headers=gate.auth("admin")
+    )
     assert reply.status == 400, await reply.text()
 
 
