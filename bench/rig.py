@@ -444,8 +444,12 @@ def child_pid(program: str) -> int | None:
 
 
 @contextlib.asynccontextmanager
-async def minimal_service() -> AsyncIterator[tuple[str, Any]]:
-    """A service with one tile and no live camera (for quick checks): (url, post)."""
+async def minimal_service() -> AsyncIterator[tuple[str, Any, str]]:
+    """A service with one tile and no live camera (for quick checks).
+
+    Yields (url, post, token): ``post(path)`` sends an authorised POST, and ``token``
+    is the admin bearer token for clients of its own.
+    """
     from controller.service import Service
     from controller.web.app import build_app
 
@@ -494,7 +498,7 @@ async def minimal_service() -> AsyncIterator[tuple[str, Any]]:
                     async with http.post(url + path) as reply:
                         return reply.status, await reply.json()
 
-                yield url, post
+                yield url, post, token
         finally:
             await runner.cleanup()
             await service.stop()

@@ -21,8 +21,8 @@ async def test_cheap_figures_run_and_write_a_complete_report(tmp_path):
         discovery.figure(await discovery.measure(10, 1), 10),
         serial.figure(await serial.measure(10)),
     ]
-    async with minimal_service() as (url, post):
-        samples = await fanout.measure(url, post, ("two", "one"), 5, 2, 20)
+    async with minimal_service() as (url, post, token):
+        samples = await fanout.measure(url, post, ("two", "one"), 5, 2, 20, token)
     figures.append(fanout.figure(samples, 5))
 
     data = report.build(figures, machine(), datetime.now().astimezone())
