@@ -43,14 +43,19 @@ class Gate:
         )
 
 
-def build(tmp_path: Any, **spec: Any) -> tuple[web.Application, Access]:
+def build(
+    tmp_path: Any,
+    admin_secret: str | None = ADMIN_SECRET,
+    setup_code: str | None = None,
+    **spec: Any,
+) -> tuple[web.Application, Access]:
     from controller.service import Service
     from controller.web.app import build_app
 
     config = demo_config(tmp_path / "state")
     service = Service(config)
     access_spec = AccessSpec(admin_secret_file=str(tmp_path / "none"), **spec)
-    access = Access(access_spec, config.state_dir, ADMIN_SECRET)
+    access = Access(access_spec, config.state_dir, admin_secret, setup_code=setup_code)
     app = build_app(service, access)
     if service.buttons is None:
         app.add_routes(button_routes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import urllib.request
 
@@ -129,3 +130,21 @@ def test_saved_preset_survives_a_config_reload(demo: Demo):
     assert presets["overview"]["saved"] is False
     assert demo.post("/api/v1/presets/keep-me/activate")["preset"] == "keep-me"
     assert demo.call("DELETE", "/api/v1/presets/keep-me")[0] == 204
+
+
+def test_demo_prints_how_to_log_in_and_logs_no_secret(demo: Demo):
+    status, _ = demo.call("POST", "/api/v1/login", {"user": "operator", "secret": "1"})
+    assert status == 401
+    status, reply = demo.call(
+        "POST", "/api/v1/login", {"user": "operator", "secret": demo.operator_pin}
+    )
+    assert status == 200 and reply["role"] == "operator"
+
+    log = demo.log.read_text()
+    assert "Admin token (from the environment):  $OPSWALL_ADMIN_TOKEN" in log
+    assert demo.admin_token not in log
+    pin = re.compile(rf"(?<!\d){demo.operator_pin}(?!\d)")
+    pin_lines = [line for line in log.splitlines() if pin.search(line)]
+    assert len(pin_lines) == 1 and "Log in on the remote:" in pin_lines[0]
+    audit = (demo.state_dir / "audit.jsonl").read_text()
+    assert demo.admin_token not in audit and demo.operator_pin not in audit
