@@ -20,6 +20,16 @@ START_TIMEOUT_S = 15.0
 PR_SET_PDEATHSIG = 1
 
 
+#: How a simulated camera announces itself over mDNS, after the vendors it imitates:
+#: a generic encoder's ``_rtsp._tcp`` with stream paths in TXT; an Axis camera's
+#: ``_axis-video._tcp`` with only ``macaddress``; a camera that announces its web page
+#: as ``_http._tcp`` and says in TXT that it is a camera.
+RTSP_STYLE = "rtsp"
+AXIS_STYLE = "axis"
+HTTP_STYLE = "http"
+AXIS_PATH = "/axis-media/media.amp"
+
+
 @dataclass(frozen=True)
 class SimulatedCamera:
     """How one simulated camera looks and how it announces itself."""
@@ -32,6 +42,12 @@ class SimulatedCamera:
     model: str = "SIM-1080"
     gop: int = 25
     substream: bool = True
+    style: str = RTSP_STYLE
+
+    @property
+    def path(self) -> str:
+        """Where its RTSP server serves the main stream."""
+        return AXIS_PATH if self.style == AXIS_STYLE else "/stream"
 
 
 DEMO_CAMERAS = (
@@ -48,7 +64,14 @@ DEMO_CAMERAS = (
         "02:4f:57:00:00:02",
     ),
     SimulatedCamera(
-        "Junction 3 Market Sq", "JUNCTION 3 · MARKET SQ", "2040d0", "02:4f:57:00:00:03"
+        "Junction 3 Market Sq",
+        "JUNCTION 3 · MARKET SQ",
+        "2040d0",
+        "02:4f:57:00:00:03",
+        vendor="Axis",
+        model="P1465-LE",
+        substream=False,
+        style=AXIS_STYLE,
     ),
     SimulatedCamera(
         "Junction 4 Station Ave",
@@ -57,10 +80,23 @@ DEMO_CAMERAS = (
         "02:4f:57:00:00:04",
     ),
     SimulatedCamera(
-        "Junction 5 Cathedral", "JUNCTION 5 · CATHEDRAL", "c020c0", "02:4f:57:00:00:05"
+        "Junction 5 Cathedral",
+        "JUNCTION 5 · CATHEDRAL",
+        "c020c0",
+        "02:4f:57:00:00:05",
+        vendor="Generic",
+        model="IPC-HTTP",
+        style=HTTP_STYLE,
     ),
     SimulatedCamera(
-        "Junction 6 Mill Lane", "JUNCTION 6 · MILL LANE", "20c0c0", "02:4f:57:00:00:06"
+        "Junction 6 Mill Lane",
+        "JUNCTION 6 · MILL LANE",
+        "20c0c0",
+        "02:4f:57:00:00:06",
+        vendor="Axis",
+        model="Q1656",
+        substream=False,
+        style=AXIS_STYLE,
     ),
     SimulatedCamera(
         "Junction 7 River Bridge",
@@ -131,6 +167,8 @@ class SimulatedCameraSet:
             camera.color,
             "--gop",
             str(camera.gop),
+            "--path",
+            camera.path,
         ]
         if camera.substream:
             args += ["--sub-path", "/sub"]
@@ -152,15 +190,17 @@ class SimulatedCameraSet:
                 running.info, cooperating_responders=True
             )
         _LOGGER.info(
-            "simulated camera %r on rtsp://%s:%d/stream",
+            "simulated camera %r on rtsp://%s:%d%s",
             camera.instance,
             self.address,
             bound,
+            camera.path,
         )
         return bound
 
     def url(self, instance: str) -> str:
-        return f"rtsp://{self.address}:{self._running[instance].port}/stream"
+        running = self._running[instance]
+        return f"rtsp://{self.address}:{running.port}{running.camera.path}"
 
     def port(self, instance: str) -> int:
         return self._running[instance].port
@@ -203,21 +243,33 @@ class SimulatedCameraSet:
         self._running.clear()
 
     def _service_info(self, camera: SimulatedCamera, port: int) -> ServiceInfo:
-        properties = {
-            "path": "/stream",
-            "macaddress": camera.mac.replace(":", "").upper(),
-            "vendor": camera.vendor,
-            "model": camera.model,
-        }
-        if camera.substream:
-            properties["subpath"] = "/sub"
+        mac = camera.mac.replace(":", "").upper()
+        properties: dict[str, str] = {"macaddress": mac}
+        if camera.style == AXIS_STYLE:
+            service_type = "_axis-video._tcp.local."
+            # A real Axis camera serves RTSP on 554 at a fixed path; the simulation
+            # runs unprivileged on a free port, so it says which port in rtsp_port.
+            properties["rtsp_port"] = str(port)
+        else:
+            properties |= {
+                "path": "/stream",
+                "vendor": camera.vendor,
+                "model": camera.model,
+            }
+            if camera.substream:
+                properties["subpath"] = "/sub"
+            if camera.style == HTTP_STYLE:
+                service_type = "_http._tcp.local."
+                properties |= {"type": "camera", "rtsp_port": str(port)}
+            else:
+                service_type = "_rtsp._tcp.local."
         return ServiceInfo(
-            "_rtsp._tcp.local.",
-            f"{camera.instance}._rtsp._tcp.local.",
+            service_type,
+            f"{camera.instance}.{service_type}",
             addresses=[socket.inet_aton(self.address)],
             port=port,
             properties=properties,
-            server=f"sim-{camera.mac.replace(':', '')}.local.",
+            server=f"sim-{mac.lower()}.local.",
         )
 
 

@@ -62,6 +62,12 @@ async def test_presets_switch_the_wall_and_kept_cameras_are_not_reloaded(tmp_pat
                 lambda: _online_count(running), 30, "8 cameras found over mDNS"
             )
             assert found == 8
+            listed = (await running.get("/api/v1/cameras"))["cameras"]
+            sources = {c["id"]: c["sources"] for c in listed}
+            # The demo's cameras announce themselves the way different vendors do.
+            assert sources["junction-1"] == ["mdns:_rtsp._tcp.local."]
+            assert sources["junction-3"] == ["mdns:_axis-video._tcp.local."]
+            assert sources["junction-5"] == ["mdns:_http._tcp.local."]
 
             status, state = await running.post("/api/v1/presets/traffic/activate")
             assert status == 200 and state["preset"] == "traffic"
