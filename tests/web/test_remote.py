@@ -292,3 +292,29 @@ def test_remote_fits_the_screen_with_thumb_sized_presets(
     )
     assert heights and min(heights) >= 56, f"preset buttons too small: {heights}"
     assert page.locator("#return-button").is_hidden()
+
+
+def test_admin_reads_the_audit_log_and_an_operator_has_no_audit_tab(
+    demo: Demo, open_remote
+):
+    demo.leave_emergency()
+    demo.post("/api/v1/presets/overview/activate")
+    operator = open_remote()
+    expect(operator.locator("#tab-audit")).to_be_hidden()
+    operator.locator('button.preset[data-preset="city-centre"]').click()
+    wait_until(
+        lambda: demo.state()["preset"] == "city-centre", "city-centre from the tablet"
+    )
+
+    admin = open_remote(user="admin")
+    admin.locator("#tab-audit").click()
+
+    entry = admin.locator(
+        "#audit-list li.audit-entry", has_text="preset.activate city-centre"
+    ).first
+    expect(entry).to_be_visible()
+    expect(entry.locator(".audit-who")).to_have_text("user operator")
+    expect(entry.locator(".audit-result")).to_have_text("ok")
+    expect(entry.locator(".audit-from")).to_contain_text("127.0.0.1")
+    login = admin.locator("#audit-list li.audit-entry", has_text="login").first
+    expect(login).to_be_visible()
