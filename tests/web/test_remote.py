@@ -273,8 +273,11 @@ def test_remote_fits_the_screen_with_thumb_sized_presets(
     expect(page.locator(".tile")).to_have_count(9)
     expect(page.locator(".tile.status-playing")).to_have_count(8, timeout=20_000)
     expect(page.locator(".camera-health .health-text").first).to_have_text("Online")
-    page.wait_for_function(
-        "document.querySelector('#wall-image').naturalWidth > 0", timeout=5000
+    # Polled from outside: the page's CSP (no eval) refuses wait_for_function's string.
+    wait_until(
+        lambda: page.evaluate("document.querySelector('#wall-image').naturalWidth"),
+        "a wall picture in the preview",
+        timeout=5,
     )
     time.sleep(2)  # a wall picture and thumbnails taken since the tiles play
 

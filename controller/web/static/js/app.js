@@ -2,7 +2,7 @@
 
 import { initAudit } from "./audit.js";
 import { initCameras } from "./cameras.js";
-import { initDesk } from "./desk.js";
+import { initDesk, loadDesk } from "./desk.js";
 import { initDisplays } from "./displays.js";
 import { $, h, timeOf } from "./dom.js";
 import { connect, drop, nextRetryAt, stop } from "./live.js";
@@ -87,7 +87,7 @@ on("state", showActivity);
 tickClock();
 setInterval(tickClock, 1000);
 window.addEventListener("opswall:stop", stop);
-initLogin(() => connect());
+initLogin(() => { connect(); loadDesk(); });
 
 // For diagnosis from the browser console and for the browser tests.
 window.opswallRemote = { store, dropConnection: drop };

@@ -91,9 +91,13 @@ async function rereadLamps() {
   } catch { /* the socket's next snapshot will do */ }
 }
 
-export async function initDesk() {
+export function initDesk() {
   on("buttons", render);
   on("state", rereadLamps);
+}
+
+/** Ask whether presses can be simulated (mock pins): once logged in, as it needs a role. */
+export async function loadDesk() {
   try {
     const reply = await api.get("/api/v1/buttons");
     mock = reply.mock;
