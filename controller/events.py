@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -16,11 +17,13 @@ class EventHub:
     """Publishes named snapshots; slow subscribers lose old events, never block others.
 
     ``changed(topic)`` may be called many times in one loop iteration: the snapshot of
-    that topic is taken and sent once, on the next iteration.
+    that topic is taken and sent once, on the next iteration. Each event is encoded to
+    JSON once and the same text queued for every subscriber, so a change costs one
+    encoding however many tablets watch.
     """
 
     def __init__(self) -> None:
-        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._subscribers: set[asyncio.Queue[str]] = set()
         self._sources: dict[str, Callable[[], Any]] = {}
         self._pending: set[str] = set()
         self._flush_scheduled = False
@@ -37,17 +40,18 @@ class EventHub:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
-    def snapshot(self, topic: str) -> dict[str, Any]:
-        """An event carrying the current snapshot of ``topic``."""
+    def snapshot(self, topic: str) -> str:
+        """An event carrying the current snapshot of ``topic``, as JSON text."""
         self.sequence += 1
-        return {"type": topic, "seq": self.sequence, "data": self._sources[topic]()}
+        event = {"type": topic, "seq": self.sequence, "data": self._sources[topic]()}
+        return json.dumps(event, separators=(",", ":"))
 
-    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)
+    def subscribe(self) -> asyncio.Queue[str]:
+        queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
         self._subscribers.add(queue)
         return queue
 
-    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+    def unsubscribe(self, queue: asyncio.Queue[str]) -> None:
         self._subscribers.discard(queue)
 
     @property

@@ -391,7 +391,7 @@ async def events(request: web.Request) -> web.WebSocketResponse:
     try:
         with access.watching(ws, request.get(CALLER_KEY)):
             for topic in EVENT_TOPICS:
-                await ws.send_json(service.events.snapshot(topic))
+                await ws.send_str(service.events.snapshot(topic))
             receiver = asyncio.create_task(_drain(ws), name="websocket receive")
             while not ws.closed:
                 getter = asyncio.create_task(queue.get())
@@ -401,7 +401,7 @@ async def events(request: web.Request) -> web.WebSocketResponse:
                 if getter not in done:
                     getter.cancel()
                     break
-                await ws.send_json(getter.result())
+                await ws.send_str(getter.result())
             receiver.cancel()
     finally:
         service.events.unsubscribe(queue)
