@@ -15,6 +15,7 @@ from controller.appliance.config import FirmwareSpec
 from controller.config.schema import WallSpec
 from controller.config.yamlfile import YamlFile, format_key, load_yaml
 from controller.errors import ConfigError, ConfigProblem, OpswallError
+from controller.storage import write_text_atomic
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -155,22 +156,7 @@ def write_boot_files(files: BootFiles, out_dir: Path) -> list[Path]:
 
 def write_file_synced(target: Path, text: str, mode: int = 0o644) -> None:
     """Replace ``target`` so that a power cut leaves either the old or the new file."""
-    temporary = target.with_name(f".{target.name}.new")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    try:
-        os.chmod(temporary, mode)
-    except PermissionError:
-        # FAT has no modes; the mount options decide.
-        pass
-    os.replace(temporary, target)
-    directory = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    write_text_atomic(target, text, mode=mode)
 
 
 def find_templates() -> Path:
