@@ -128,7 +128,8 @@ def _demo(args: argparse.Namespace) -> int:
             update={"web": config.spec.web.model_copy(update={"port": args.port})}
         )
         config = dataclasses.replace(config, spec=spec)
-    token = os.environ.get(ADMIN_TOKEN_ENV)
+    # An empty variable (``OPSWALL_ADMIN_TOKEN= make demo``) means unset, as in shells.
+    token = os.environ.get(ADMIN_TOKEN_ENV, "").strip() or None
     if token is not None and len(token) < MIN_SECRET_CHARS:
         print(
             f"opswall demo: ${ADMIN_TOKEN_ENV} has {len(token)} characters; expected "

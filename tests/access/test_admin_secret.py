@@ -207,3 +207,15 @@ def test_demo_uses_the_admin_token_from_the_environment(monkeypatch, capsys):
     assert capsys.readouterr().err == (
         "opswall demo: $OPSWALL_ADMIN_TOKEN has 5 characters; expected at least 12\n"
     )
+
+
+@pytest.mark.parametrize("env", ["", "   "])
+def test_demo_treats_an_empty_admin_token_variable_as_unset(monkeypatch, capsys, env):
+    status, (credentials,) = _demo_credentials(monkeypatch, env)
+
+    assert status == 0
+    assert capsys.readouterr().err == ""
+    assert len(credentials.admin_secret) >= 24 and not credentials.secret_from_env
+    assert credentials.admin_secret.strip() == credentials.admin_secret
+    banner = service_cli._demo_banner("http://127.0.0.1:8080/", credentials)
+    assert f"Admin token:  {credentials.admin_secret}" in banner
