@@ -11,6 +11,7 @@ from typing import Any
 
 from zeroconf import (
     DNSPointer,
+    InterfaceChoice,
     IPVersion,
     ServiceStateChange,
     Zeroconf,
@@ -70,20 +71,26 @@ class MdnsDiscovery:
 
     async def start(self) -> None:
         """Join multicast DNS on the configured interfaces and start browsing."""
-        interfaces = "all" if self._interfaces == "all" else list(self._interfaces)
+        # zeroconf takes a list of addresses or its own enum; the config's "all" is
+        # neither, and is refused with a TypeError.
+        interfaces: list[str] | InterfaceChoice = (
+            InterfaceChoice.All
+            if self._interfaces == "all"
+            else list(self._interfaces)
+        )
         try:
             self._aiozc = AsyncZeroconf(
                 interfaces=interfaces, ip_version=IPVersion.V4Only
             )
         except (OSError, ZeroconfError) as err:
             raise CameraError(
-                f"cannot join multicast DNS on {interfaces}: {err}"
+                f"cannot join multicast DNS on {self._interfaces}: {err}"
             ) from err
         self._browser = AsyncServiceBrowser(
             self._aiozc.zeroconf, list(SERVICE_TYPES), handlers=[self._on_change]
         )
         self._track(self._watch_expiry(), "mdns expiry check")
-        _LOGGER.info("browsing mDNS for cameras on %s", interfaces)
+        _LOGGER.info("browsing mDNS for cameras on %s", self._interfaces)
 
     async def stop(self) -> None:
         """Stop browsing, finish pending look-ups, leave multicast DNS."""

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 from mdns_helpers import LOOPBACK, camera_info, raw_announcement, send_on_loopback
-from zeroconf import IPVersion
+from zeroconf import InterfaceChoice, IPVersion
 from zeroconf.asyncio import AsyncZeroconf
 
 from controller.cameras.mdns import AXIS, HTTP, RTSP, MdnsDiscovery
 from controller.cameras.registry import CameraRegistry
 from controller.config.schema import CameraSpec
+from controller.errors import CameraError
 from tests.conftest import wait_for
 
 AXIS_TXT = {"macaddress": "ACCC8E0A1B2C", "model": "P1465-LE"}
@@ -211,3 +212,23 @@ async def test_malformed_records_are_logged_once_and_browsing_goes_on(
     ]
     assert len(warnings) == 1, warnings
     assert "skipping malformed mDNS record" in warnings[0]
+
+
+async def test_all_interfaces_in_the_config_joins_on_every_interface(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The appliance's config says interfaces: all (the default). zeroconf refuses the
+    # string itself, so it must become InterfaceChoice.All. Recorded, not started: this
+    # test must not multicast.
+    seen: list[object] = []
+
+    class Recorder:
+        def __init__(self, interfaces: object, ip_version: object) -> None:
+            seen.append(interfaces)
+            raise OSError("not started in this test")
+
+    monkeypatch.setattr("controller.cameras.mdns.AsyncZeroconf", Recorder)
+    discovery = MdnsDiscovery(CameraRegistry({}, state_dir=tmp_path), "all")
+    with pytest.raises(CameraError, match="cannot join multicast DNS on all"):
+        await discovery.start()
+    assert seen == [InterfaceChoice.All]
