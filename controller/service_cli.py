@@ -246,7 +246,8 @@ async def serve(
             print(
                 f"\nOpswall needs an admin secret. Open {url} and enter the one-time "
                 f"setup code {credentials.setup_code} with the new secret (at least "
-                f"{MIN_SECRET_CHARS} characters).\n",
+                f"{MIN_SECRET_CHARS} characters). Opened on this "
+                "device itself (localhost), the page needs no code.\n",
                 flush=True,
             )
         loop.add_signal_handler(signal.SIGHUP, _reload_on_signal, service)

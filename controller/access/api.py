@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -39,7 +41,7 @@ class LoginBody(_Body):
 
 
 class SetupBody(_Body):
-    code: str = Field(min_length=1, max_length=64)
+    code: str | None = Field(default=None, max_length=64)
     secret: str = Field(min_length=MIN_SECRET_CHARS, max_length=256)
 
 
@@ -131,6 +133,10 @@ async def login(request: web.Request) -> web.Response:
         return web.json_response({"error": "wrong user or PIN/password"}, status=401)
 
     access.throttle.succeeded(*keys)
+    previous = request.get(CALLER_KEY)
+    if previous is not None and previous.session is not None:
+        access.sessions.end(previous.session.id)
+        access.close_sockets(session_id=previous.session.id)
     session = access.sessions.start(
         caller.user or "", caller.role, where["ip"] or "", where["agent"]
     )
@@ -161,12 +167,18 @@ async def get_session(request: web.Request) -> web.Response:
     access = _access(request)
     caller = request.get(CALLER_KEY)
     csrf = caller.session.csrf if caller and caller.session else None
-    return web.json_response(_session_reply(access, caller, csrf))
+    reply = _session_reply(access, caller, csrf)
+    reply["setup_needs_code"] = access.needs_setup and not from_console(request)
+    return web.json_response(reply)
 
 
 @routes.post("/api/v1/setup")
 async def setup(request: web.Request) -> web.Response:
-    """Set the admin secret with the one-time code printed on the console."""
+    """Set the admin secret with the one-time code printed on the console.
+
+    From the controller itself (see ``from_console``) the code may be left out; a code
+    that is given must be right, wherever it comes from.
+    """
     access = _access(request)
     if not access.needs_setup or access.setup_code is None:
         return web.json_response(
@@ -182,15 +194,31 @@ async def setup(request: web.Request) -> web.Response:
             status=429,
             headers=retry_after_header(wait),
         )
-    if not hmac.compare_digest(body.code.strip().upper(), access.setup_code):
+    code = (body.code or "").strip().upper()
+    if not code and not from_console(request):
+        access.audit.record("setup", {"anonymous": True}, where, "denied", status=403)
+        return web.json_response(
+            {
+                "error": "enter the setup code printed on the controller's console; "
+                "only the controller itself (localhost) may set up without it"
+            },
+            status=403,
+        )
+    if code and not hmac.compare_digest(code, access.setup_code):
         access.throttle.failed(*keys)
         access.audit.record("setup", {"anonymous": True}, where, "failed", status=403)
         return web.json_response({"error": "wrong setup code"}, status=403)
     path = await _in_executor(save_admin_secret, access.state_dir, body.secret)
     await access.set_admin_secret(body.secret)
-    access.audit.record("setup", {"user": "admin"}, where, "ok", status=200)
+    how = "setup code" if code else "console"
+    access.audit.record(
+        "setup", {"user": "admin"}, where, "ok", details={"by": how}, status=200
+    )
     _LOGGER.info(
-        "admin secret set from the setup page (%s); saved in %s", request.remote, path
+        "admin secret set from the setup page (%s, by %s); saved in %s",
+        request.remote,
+        how,
+        path,
     )
     return web.json_response({"setup": "done", "user": "admin"})
 
@@ -272,6 +300,26 @@ async def get_audit(request: web.Request) -> web.Response:
         raise AccountError("limit must be at least 1")
     entries = await _access(request).audit.tail(limit)
     return web.json_response({"entries": entries})
+
+
+def from_console(request: web.Request) -> bool:
+    """True for a request from the controller itself: its kiosk or a local shell.
+
+    The peer must be a loopback address and the Host a loopback name, so a web page
+    whose DNS name was rebound to 127.0.0.1 in a browser on the controller is not it.
+    """
+    try:
+        peer = ipaddress.ip_address(request.remote or "")
+    except ValueError:
+        return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+        peer = peer.ipv4_mapped
+    host = urlsplit(f"//{request.host}").hostname or ""
+    try:
+        host_is_loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        host_is_loopback = host == "localhost"
+    return peer.is_loopback and host_is_loopback
 
 
 def _session_reply(

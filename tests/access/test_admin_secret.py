@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from controller import service_cli
 from controller.access.config import AccessSpec
+from controller.access.middleware import ACCESS_KEY
 from controller.access.secret import AdminSecretError, find_admin_secret
 from tests.conftest import REPO
 
@@ -219,3 +222,94 @@ def test_demo_treats_an_empty_admin_token_variable_as_unset(monkeypatch, capsys,
     assert credentials.admin_secret.strip() == credentials.admin_secret
     banner = service_cli._demo_banner("http://127.0.0.1:8080/", credentials)
     assert f"Admin token:  {credentials.admin_secret}" in banner
+
+
+async def _setup_client(tmp_path: Path, host: str = "127.0.0.1") -> TestClient:
+    from tests.access.conftest import build
+
+    app, _ = build(tmp_path, admin_secret=None, setup_code=SETUP_CODE)
+    return TestClient(TestServer(app, host=host))
+
+
+async def test_setup_from_the_controller_itself_needs_no_code(tmp_path):
+    async with await _setup_client(tmp_path) as client:
+        session = await (await client.get("/api/v1/session")).json()
+        assert (session["setup"], session["setup_needs_code"]) == (True, False)
+
+        # No session exists before setup: a cookie left from before is no reason
+        # to ask for a CSRF header.
+        client.session.cookie_jar.update_cookies({"opswall_session": "stale"})
+        # A code that is given must still be right, even from the console.
+        reply = await client.post(
+            "/api/v1/setup", json={"code": "WRONGCODE1", "secret": "x" * 12}
+        )
+        assert reply.status == 403
+        reply = await client.post(
+            "/api/v1/setup", json={"code": "", "secret": "set-at-the-console"}
+        )
+        assert reply.status == 200, await reply.text()
+
+        reply = await client.get(
+            "/api/v1/state", headers={"Authorization": "Bearer set-at-the-console"}
+        )
+        assert reply.status == 200
+        entries = await client.server.app[ACCESS_KEY].audit.tail(10)
+        assert entries[0]["action"] == "setup" and entries[0]["result"] == "ok"
+        assert entries[0]["details"] == {"by": "console"}
+
+
+async def test_setup_without_code_is_refused_for_a_rebound_host_name(tmp_path):
+    # A page of evil.example rebound to 127.0.0.1 in a browser on the controller.
+    async with await _setup_client(tmp_path) as client:
+        port = client.server.port
+        headers = {"Host": f"evil.example:{port}"}
+        session = await (await client.get("/api/v1/session", headers=headers)).json()
+        assert session["setup_needs_code"] is True
+
+        reply = await client.post(
+            "/api/v1/setup", json={"secret": "x" * 12}, headers=headers
+        )
+        assert reply.status == 403
+        assert (await reply.json())["error"] == (
+            "enter the setup code printed on the controller's console; only the "
+            "controller itself (localhost) may set up without it"
+        )
+        assert client.server.app[ACCESS_KEY].needs_setup
+
+
+def _lan_address() -> str:
+    """A non-loopback address on lo, in the private network namespace of the tests."""
+    address = "192.0.2.10"
+    if os.geteuid() != 0 or [n for _, n in socket.if_nameindex()] != ["lo"]:
+        pytest.skip("needs root in a network namespace with only lo (run-tests.sh)")
+    done = subprocess.run(
+        ["ip", "addr", "replace", f"{address}/32", "dev", "lo"],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot add {address} to lo: {done.stderr.strip()}")
+    return address
+
+
+async def test_setup_from_the_lan_needs_the_code(tmp_path):
+    address = _lan_address()
+    async with await _setup_client(tmp_path, host=address) as client:
+        session = await (await client.get("/api/v1/session")).json()
+        assert session["setup_needs_code"] is True
+
+        reply = await client.post("/api/v1/setup", json={"secret": "x" * 12})
+        assert reply.status == 403
+        assert (await reply.json())["error"].startswith(
+            "enter the setup code printed on the controller's console"
+        )
+        reply = await client.post(
+            "/api/v1/setup", json={"code": SETUP_CODE, "secret": "set-from-a-tablet"}
+        )
+        assert reply.status == 200
+        entries = await client.server.app[ACCESS_KEY].audit.tail(10)
+        assert [(e["result"], e["from"]["ip"]) for e in entries[::-1]] == [
+            ("denied", address),
+            ("ok", address),
+        ]
+        assert entries[0]["details"] == {"by": "setup code"}

@@ -144,3 +144,61 @@ async def test_users_file_holds_argon2id_hashes_never_the_pin(gate: Gate):
     assert (gate.access.state_dir / "users.json").stat().st_mode & 0o777 == 0o600
     reply = await gate.client.get("/api/v1/users", headers=gate.auth("admin"))
     assert "argon2" not in await reply.text()
+
+
+async def test_login_again_after_the_session_expired_needs_no_csrf_header(gate: Gate):
+    first = await gate.login("otto", OPERATOR_PIN)
+    old_cookie = first.cookies["opswall_session"].value
+    (session,) = gate.access.sessions._sessions.values()
+    session.last_seen -= gate.access.spec.session_idle_s + 1
+
+    # The tablet still sends its expired cookie, and no (or a stale) CSRF header.
+    reply = await gate.login("otto", OPERATOR_PIN)
+
+    assert reply.status == 200, await reply.text()
+    assert reply.cookies["opswall_session"].value != old_cookie
+    assert (await _session(gate))["user"] == "otto"
+
+
+async def test_login_with_an_unknown_session_cookie_needs_no_csrf_header(gate: Gate):
+    # As after a restart of the service: sessions live in memory only.
+    gate.client.session.cookie_jar.update_cookies(
+        {"opswall_session": "from-before-the-restart", "opswall_csrf": "stale"}
+    )
+
+    reply = await gate.client.post(
+        "/api/v1/login",
+        json={"user": "vera", "secret": VIEWER_PIN},
+        headers={"X-CSRF-Token": "stale"},
+    )
+
+    assert reply.status == 200, await reply.text()
+    assert (await _session(gate))["user"] == "vera"
+
+
+async def test_login_over_a_live_session_needs_its_csrf_header(gate: Gate):
+    # A live session is a credential: every change made with it carries its CSRF
+    # token, logging in as someone else included (the remote always sends it).
+    first = await gate.login("otto", OPERATOR_PIN)
+    csrf = (await first.json())["csrf"]
+    otto_cookie = first.cookies["opswall_session"].value
+
+    reply = await gate.login("vera", VIEWER_PIN)
+    assert reply.status == 403
+    assert (await reply.json())["error"] == "missing or wrong X-CSRF-Token header"
+    assert (await _session(gate))["user"] == "otto"
+
+    reply = await gate.client.post(
+        "/api/v1/login",
+        json={"user": "vera", "secret": VIEWER_PIN},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert reply.status == 200
+    assert (await _session(gate))["user"] == "vera"
+    # The session it replaced is ended, not left to idle out.
+    gate.client.session.cookie_jar.clear()
+    reply = await gate.client.get(
+        "/api/v1/session", headers={"Cookie": f"opswall_session={otto_cookie}"}
+    )
+    assert (await reply.json())["user"] is None
+    assert len(gate.access.sessions) == 1

@@ -11,7 +11,8 @@ function showScreen(setup) {
   $("login-screen").hidden = false;
   $("login-form").hidden = setup;
   $("setup-form").hidden = !setup;
-  (setup ? $("setup-code") : $("login-user")).focus();
+  const setupFirst = $("setup-code").required ? $("setup-code") : $("setup-secret");
+  (setup ? setupFirst : $("login-user")).focus();
 }
 
 function enter(session) {
@@ -93,7 +94,13 @@ export async function initLogin(ready) {
     return;
   }
   if (session.user || session.token) enter(session);
-  else showScreen(Boolean(session.setup));
+  else {
+    // On the controller itself (its kiosk) the setup needs no code.
+    const needsCode = session.setup_needs_code !== false;
+    $("setup-code").required = needsCode;
+    $("setup-code").closest("label").hidden = !needsCode;
+    showScreen(Boolean(session.setup));
+  }
 }
 
 /** Check the session still stands (after the live link dropped). */
