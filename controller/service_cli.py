@@ -236,7 +236,9 @@ async def serve(
         )
         await site.start()
         scheme = "https" if web_spec.tls else "http"
-        url = f"{scheme}://{web_spec.host}:{web_spec.port}/"
+        # Port 0 (tests, a second wall on one box) is the port the kernel chose.
+        port = runner.addresses[0][1] if runner.addresses else web_spec.port
+        url = f"{scheme}://{web_spec.host}:{port}/"
         _LOGGER.info(
             "wall on X display %s; web remote and API at %s", service.display_name, url
         )

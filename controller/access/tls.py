@@ -27,7 +27,8 @@ def ensure_certificate(state_dir: Path, host: str) -> tuple[Path, Path]:
     cert_path, key_path = state_dir / CERT_FILE, state_dir / KEY_FILE
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
-    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    cert_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    cert_path.parent.chmod(0o700)
     key = ec.generate_private_key(ec.SECP256R1())
     hostname = socket.gethostname()
     names: list[x509.GeneralName] = [
@@ -57,16 +58,18 @@ def ensure_certificate(state_dir: Path, host: str) -> tuple[Path, Path]:
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    # The certificate goes last: a start cut short leaves no certificate, so the next
+    # start makes a new pair instead of loading a key that does not match.
+    cert_path.unlink(missing_ok=True)
+    _write_private(
+        key_path,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+    _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     fingerprint = cert.fingerprint(hashes.SHA256()).hex(":")
     _LOGGER.info(
         "made a self-signed TLS certificate %s (SHA-256 %s)", cert_path, fingerprint
@@ -81,3 +84,14 @@ def server_context(state_dir: Path, host: str) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert_path, key_path)
     return context
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``path`` whole (mode 0600) or not at all: a temporary file, then rename."""
+    temporary = path.with_name(path.name + ".new")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
