@@ -88,9 +88,10 @@ class Service:
         self.tour: str | None = None
         self._tour_task: asyncio.Task[None] | None = None
         self._calm = asyncio.Event()  # set while no emergency preset is active
-        #: Told ``(origin, action, target, result)`` of each action taken without an
-        #: HTTP request (desk buttons, SIGHUP), for the audit log.
-        self.on_action: Callable[[str, str, str, str], None] | None = None
+        #: Told ``(origin, action, target, result, started_by)`` of each action taken
+        #: without an HTTP request (desk buttons, SIGHUP, tour steps), for the audit
+        #: log; ``started_by`` is who started the tour of a tour step, else None.
+        self.on_action: Callable[[str, str, str, str, str | None], None] | None = None
         self.events.source("state", self.state)
         self.events.source("cameras", self.cameras)
         self.events.source("displays", self.displays.snapshot)
@@ -344,7 +345,7 @@ class Service:
         self._end_tour()
         self.tour = tour.name
         self._tour_task = asyncio.get_running_loop().create_task(
-            self._run_tour(tour.name, tour.steps), name=f"tour {tour.name}"
+            self._run_tour(tour.name, tour.steps, origin), name=f"tour {tour.name}"
         )
         _LOGGER.info("tour %r started by %s", name, origin)
         self.events.changed("state")
@@ -363,7 +364,10 @@ class Service:
         await self._show(view)
         return self.state()
 
-    async def _run_tour(self, name: str, steps: tuple[tuple[str, float], ...]) -> None:
+    async def _run_tour(
+        self, name: str, steps: tuple[tuple[str, float], ...], started_by: str
+    ) -> None:
+        """Show each step in turn; each step is audited once, as done by the tour."""
         origin = f"tour {name}"
         index = 0
         while True:
@@ -372,11 +376,22 @@ class Service:
                 await self._calm.wait()
                 continue
             preset, dwell_s = steps[index % len(steps)]
-            view = self.switcher.activate(preset, origin)
-            await self._show(view)
-            self._run_display_actions(self.switcher.preset(preset), origin)
+            try:
+                view = self.switcher.activate(preset, origin)
+                await self._show(view)
+                self._run_display_actions(self.switcher.preset(preset), origin)
+            except OpswallError:
+                self._tour_step_done(origin, preset, "failed", started_by)
+                raise
+            self._tour_step_done(origin, preset, "ok", started_by)
             index += 1
             await asyncio.sleep(dwell_s)
+
+    def _tour_step_done(
+        self, origin: str, preset: str, result: str, started_by: str
+    ) -> None:
+        if self.on_action is not None:
+            self.on_action(origin, "preset.activate", preset, result, started_by)
 
     def _end_tour(self) -> None:
         task, self._tour_task = self._tour_task, None
@@ -599,7 +614,7 @@ class Service:
             _LOGGER.info("%s: %s", origin, err)
         finally:
             if self.on_action is not None:
-                self.on_action(origin, action, target, result)
+                self.on_action(origin, action, target, result, None)
         self.events.changed("buttons")
 
     async def set_blackout(self, black: bool, origin: str) -> None:

@@ -163,7 +163,7 @@ def _reload_on_signal(service: Any) -> None:
             _LOGGER.error("config reload (SIGHUP) refused: %s", err)
         finally:
             if service.on_action is not None:
-                service.on_action("SIGHUP", "config.reload", "", result)
+                service.on_action("SIGHUP", "config.reload", "", result, None)
 
     task = asyncio.get_running_loop().create_task(reload(), name="reload on SIGHUP")
     _reload_tasks.add(task)

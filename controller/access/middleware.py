@@ -287,15 +287,24 @@ class Access:
         )
 
     def record_service(
-        self, origin: str, action: str, target: str, result: str
+        self,
+        origin: str,
+        action: str,
+        target: str,
+        result: str,
+        started_by: str | None = None,
     ) -> None:
-        """Audit an action the service took without a request: a desk button, SIGHUP."""
+        """Audit an action the service took without a request: a desk button, SIGHUP,
+        a tour's step (done by the tour; ``started_by`` says who started the tour)."""
         if origin.startswith("button "):
             who: dict[str, Any] = {
                 "button": origin[len("button ") :],
                 "role": "operator",
             }
             where = {"ip": None, "agent": "desk panel"}
+        elif origin.startswith("tour "):
+            who = {"tour": origin[len("tour ") :], "started_by": started_by}
+            where = {"ip": None, "agent": "tour"}
         else:
             who = {"system": origin}
             where = {"ip": None, "agent": "console"}

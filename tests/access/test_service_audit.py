@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from pathlib import Path
+from types import MappingProxyType
 
 import aiohttp
 import pytest
 
 from controller.access.roles import Role
+from controller.layouts import Tour
 from tests.conftest import demo_config, running_service, wait_for
 
 pytestmark = pytest.mark.wall
@@ -220,3 +223,49 @@ def _tile_status(running, tile: str) -> str:
 
 def _files(root: Path) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file()]
+
+
+async def test_each_tour_step_is_audited_once_as_done_by_the_tour(tmp_path):
+    tour = Tour("loop", (("overview", 0.4), ("traffic", 0.4)), "Loop")
+    config = dataclasses.replace(
+        demo_config(tmp_path / "state"), tours=MappingProxyType({"loop": tour})
+    )
+    async with running_service(config) as running, _tablet() as tablet:
+        await _add_operator(running)
+        csrf = await _tablet_login(running, tablet)
+        async with tablet.post(
+            running.url + "/api/v1/tours/loop/start", headers=csrf
+        ) as reply:
+            assert reply.status == 200
+
+        def steps(entries: list[dict]) -> list[dict]:
+            return [e for e in entries if "tour" in e["who"]]
+
+        await wait_for(
+            lambda: _audit_if(running, lambda e: len(steps(e)) >= 3), 10, "3 steps"
+        )
+        async with tablet.post(
+            running.url + "/api/v1/tours/stop", headers=csrf
+        ) as reply:
+            assert reply.status == 200
+        stopped = await _audit(running)
+        await asyncio.sleep(1)  # two more dwell times: no step runs after the stop
+        entries = await _audit(running)
+
+    assert entries == stopped
+    start = next(e for e in entries if e["action"] == "tour.start")
+    assert (start["target"], start["who"]) == (
+        "loop",
+        {"user": "otto", "role": "operator"},
+    )
+    done = steps(entries)
+    # One line per step, in the tour's order, between the start and the stop.
+    assert [e["target"] for e in done] == ["overview", "traffic"] * (len(done) // 2) + [
+        "overview"
+    ] * (len(done) % 2)
+    assert entries.index(start) < entries.index(done[0])
+    assert entries[-1]["action"] == "tour.stop"
+    for entry in done:
+        assert entry["action"] == "preset.activate" and entry["result"] == "ok"
+        assert entry["who"] == {"tour": "loop", "started_by": "api user otto 127.0.0.1"}
+        assert entry["from"] == {"ip": None, "agent": "tour"}

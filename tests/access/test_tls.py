@@ -44,7 +44,14 @@ class RunningTls:
         self.log = log
         with log.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "controller.cli", "run", "--config", str(config)],
+                [
+                    sys.executable,
+                    "-m",
+                    "controller.cli",
+                    "run",
+                    "--config",
+                    str(config),
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=REPO,
