@@ -25,7 +25,6 @@ from bench.harness import Figure, Stats, now
 FANOUT_P99_TARGET_MS = 50.0
 STATE_P99_TARGET_MS = 20.0
 EVENT_TIMEOUT_S = 10.0
-STATE_PREFIX = '{"type": "state"'
 PAUSE_S = 0.25
 #: The bench's bearer token reaches the client process in this variable.
 TOKEN_ENV = "OPSWALL_ADMIN_TOKEN"
@@ -168,8 +167,8 @@ def figure(samples: dict[str, list[float]], clients: int) -> Figure:
     if event.p99 > FANOUT_P99_TARGET_MS:
         misses.append(
             f"event p99 {event.p99:.1f} ms is {event.p99 - FANOUT_P99_TARGET_MS:.1f} "
-            "ms over: the snapshot is serialised once per client (send_json) on the "
-            "service's loop, after the switch itself"
+            "ms over: the time includes the switch itself, and the service's loop "
+            "shares two cores with nine decoders and Xvfb"
         )
     if state.p99 > STATE_P99_TARGET_MS:
         misses.append(
@@ -202,10 +201,9 @@ async def _client(
         async for message in ws:
             if message.type != aiohttp.WSMsgType.TEXT:
                 continue
-            # Only state events matter; skip parsing the (large) camera snapshots.
-            if not message.data.startswith(STATE_PREFIX):
-                continue
             event = json.loads(message.data)
+            if event.get("type") != "state":
+                continue
             # The first state snapshot: this client is connected and subscribed.
             if index not in shared["connected"]:
                 shared["connected"].add(index)
