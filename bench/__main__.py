@@ -65,7 +65,7 @@ class Sizes:
     cold: int = 10
     overhead_windows: int = 3
     buttons: int = 10
-    clients: int = 50
+    clients: int = int(os.environ.get("BENCH_CLIENTS", "50"))
     fanout_trials: int = 20
     state_requests: int = 500
     cameras: int = 100
