@@ -112,6 +112,7 @@ class Service:
                 screen,
                 on_change=self._wall_changed,
                 substream_below=spec.wall.substream_below,
+                stale_after_s=spec.wall.stale_after_s,
             )
             self._stack.push_async_callback(self.wall.close)
             most_tiles = max(len(p.layout.tiles) for p in self.config.presets.values())
@@ -196,8 +197,9 @@ class Service:
             self.events.changed("buttons")
 
     def healthy(self) -> bool:
-        """True while the loop runs and the X display answers (for the watchdog)."""
-        return self.wall is not None and self.wall.screen.alive()
+        """True while the loop runs and the wall is healthy: the X display answers,
+        the frame watchdog runs and every mpv core answers (for the systemd watchdog)."""
+        return self.wall is not None and self.wall.healthy()
 
     # -- what operators do -------------------------------------------------------------
 
@@ -250,6 +252,8 @@ class Service:
             ),
         )
         self.config = new
+        if self.wall is not None:
+            self.wall.stale_after_s = new.spec.wall.stale_after_s
         self.switcher.home = new.spec.startup_preset
         self.registry.reconfigure(new.spec.cameras)
         self._install_presets()

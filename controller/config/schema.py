@@ -24,6 +24,12 @@ class WallSpec(Spec):
         default=None, description="X display such as ':0'; none starts a private Xvfb"
     )
     substream_below: Size = (960, 540)
+    stale_after_s: float = Field(
+        default=3.0,
+        gt=0,
+        le=60,
+        description="a tile without a new frame for this long shows SIGNAL LOST",
+    )
 
 
 class WebSpec(Spec):

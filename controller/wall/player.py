@@ -359,10 +359,12 @@ class TilePlayer:
     def terminate(self) -> None:
         """Shut the player down (blocking: run in a thread at shutdown)."""
         self._mpv.unregister_event_callback(self._on_mpv_event)
-        try:
-            self._mpv.unobserve_property("time-pos", self._on_time_pos)
-        except (ValueError, KeyError):
-            pass
+        # Only forget the handler on the Python side: asking libmpv to unobserve goes
+        # through the event handle, which python-mpv frees once the core has shut
+        # down by itself (a crash, "quit"), and using it then hangs or segfaults.
+        handlers = self._mpv._property_handlers.get("time-pos", [])
+        if self._on_time_pos in handlers:
+            handlers.remove(self._on_time_pos)
         self._mpv.terminate()
 
     def _open(self, url: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,7 +31,12 @@ TICK_S = 0.5
 # How often each libmpv core is asked a question, and how long it may take to answer.
 PING_EVERY_S = 1.0
 PING_TIMEOUT_S = 2.0
+# A core that has not answered for this long is given up and replaced; in between,
+# healthy() says False, so the service's watchdog sees the trouble.
+REPLACE_HUNG_AFTER_S = 4.0
 PING_THREADS = 4
+# close() waits this long for players being replaced, or given up as hung, to end.
+CLOSE_WAIT_S = 5.0
 # healthy() is False when the watchdog itself has not run for this long.
 WATCHDOG_LATE_S = 5.0
 
@@ -104,6 +110,7 @@ class Wall:
         self._pinger = ThreadPoolExecutor(PING_THREADS, thread_name_prefix="mpv-ping")
         self._watch: asyncio.Task[None] | None = None
         self._swaps: set[asyncio.Task[None]] = set()
+        self._ending: set[asyncio.Task[None]] = set()  # replaced players shutting down
         self._last_tick = time.monotonic()
         self._windows_made = 0
         #: Players given up because their core hung: they cannot be terminated.
@@ -240,7 +247,36 @@ class Wall:
             player.detach()
         for player in players:
             await loop.run_in_executor(None, player.terminate)
+        if self._ending:
+            _done, late = await asyncio.wait(self._ending, timeout=CLOSE_WAIT_S)
+            for task in late:
+                task.cancel()
+        await self._end_abandoned()
         self._pinger.shutdown(wait=False, cancel_futures=True)
+
+    async def _end_abandoned(self) -> None:
+        """Try once more to terminate players given up as hung, each in a daemon
+        thread (a core that still hangs must not keep the process from exiting)."""
+        abandoned, self.abandoned = self.abandoned, []
+        loop = asyncio.get_running_loop()
+        waits = []
+        for player in abandoned:
+            ended = loop.create_future()
+
+            def end(player: TilePlayer = player, ended: Any = ended) -> None:
+                _terminate_quietly(player)
+                loop.call_soon_threadsafe(_settle, ended)
+
+            threading.Thread(target=end, name="mpv-end-hung", daemon=True).start()
+            waits.append(ended)
+        if waits:
+            _done, late = await asyncio.wait(waits, timeout=CLOSE_WAIT_S)
+            if late:
+                _LOGGER.error(
+                    "%d hung mpv core(s) still did not end after %.0f s; left behind",
+                    len(late),
+                    CLOSE_WAIT_S,
+                )
 
     async def _new_player(self) -> TilePlayer:
         loop = asyncio.get_running_loop()
@@ -364,11 +400,11 @@ class Wall:
                     await self._replace(player, "its mpv core died", hung=False)
                 elif error is not None:
                     _LOGGER.debug("ping of a player failed: %s", error)
-            elif started and now - started[0] > PING_TIMEOUT_S:
+            elif started and now - started[0] > REPLACE_HUNG_AFTER_S:
                 del self._pings[id(player)]
                 await self._replace(
                     player,
-                    f"its mpv core did not answer within {PING_TIMEOUT_S:.0f} s",
+                    f"its mpv core did not answer for {REPLACE_HUNG_AFTER_S:.0f} s",
                     hung=True,
                 )
 
@@ -408,17 +444,29 @@ class Wall:
             self._idle.append(new)
         self.screen.hide(player.window)
         self.screen.flush()
+        # No retry of the old player may call into its core from now on.
+        player.detach()
         if hung:
             # Terminating would block on the same lock the core hangs on, and its
             # window stays (unmapped): a core that wakes up must not draw into a
             # window that is gone.
             self.abandoned.append(player)
         else:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(None, _terminate_quietly, player)
-            self.screen.destroy(player.window)
-            self.screen.flush()
+            # Not waited for here (the watchdog holds the lock, and a dead core can be
+            # slow to shut down); close() waits for it.
+            task = asyncio.get_running_loop().create_task(
+                self._end_player(player), name="end a replaced player"
+            )
+            self._ending.add(task)
+            task.add_done_callback(self._ending.discard)
         self._on_change()
+
+    async def _end_player(self, player: TilePlayer) -> None:
+        """Terminate a replaced player in a thread, then destroy its window."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, _terminate_quietly, player)
+        self.screen.destroy(player.window)
+        self.screen.flush()
 
     def _player_changed(self, player: TilePlayer) -> None:
         camera = player.camera
@@ -448,6 +496,11 @@ class Wall:
 def _timed_ping(player: TilePlayer, started: list[float]) -> None:
     started.append(time.monotonic())
     player.ping()
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _terminate_quietly(player: TilePlayer) -> None:

@@ -226,3 +226,17 @@ def test_check_config_command_accepts_the_demo_config():
     )
     assert result.returncode == 0, result.stderr
     assert "OK (6 layouts, 6 presets, 8 cameras" in result.stdout
+
+
+def test_stale_after_defaults_to_three_seconds_and_can_be_set(tmp_path):
+    assert load_config(write(tmp_path)).spec.wall.stale_after_s == 3.0
+    config = CONFIG.replace("{resolution: [1920, 1080]}", "{stale_after_s: 5}")
+    assert load_config(write(tmp_path, config=config)).spec.wall.stale_after_s == 5.0
+
+
+def test_stale_after_of_zero_is_refused(tmp_path):
+    config = CONFIG.replace("{resolution: [1920, 1080]}", "{stale_after_s: 0}")
+    assert problems(write(tmp_path, config=config)) == [
+        f"{tmp_path}/config.yaml:1: wall.stale_after_s: found 0, "
+        "expected: input should be greater than 0"
+    ]

@@ -6,6 +6,7 @@ import asyncio
 import threading
 
 import pytest
+from Xlib import display
 
 from controller.wall.player import PLAYING
 from controller.wall.wall import PING_TIMEOUT_S
@@ -13,6 +14,15 @@ from tests.conftest import wait_for
 from tests.reliability.conftest import clock_region, feed, grid, region_hash
 
 pytestmark = pytest.mark.wall
+
+
+def window_ids(display_name: str) -> set[int]:
+    """The top-level windows on the X display now."""
+    conn = display.Display(display_name)
+    try:
+        return {w.id for w in conn.screen().root.query_tree().children}
+    finally:
+        conn.close()
 
 
 async def playing(wall) -> None:
@@ -51,6 +61,11 @@ async def test_crashed_player_is_replaced_without_touching_the_other_tile(
     assert wall.tiles()[0]["rect"] == list(grid().tiles[0].rect)
     assert wall.healthy()
 
+    # The crashed core is ended and its window destroyed by the time the wall closes.
+    await wall.close()
+    assert wall.players == ()
+    assert crashed.window.window_id not in window_ids(xvfb)
+
 
 async def test_hung_player_makes_the_wall_unhealthy_until_replaced(
     xvfb, cameras, make_wall, monkeypatch
@@ -67,15 +82,15 @@ async def test_hung_player_makes_the_wall_unhealthy_until_replaced(
     monkeypatch.setattr(hung, "ping", lambda: release.wait(30))
     try:
         await wait_for(lambda: not wall.healthy(), PING_TIMEOUT_S + 3, "unhealthy")
-        await wait_for(lambda: wall.player_for("a") is not hung, 4, "a replaced")
+        assert wall.player_for("a") is hung, "replaced before healthy() said so"
+        await wait_for(lambda: wall.player_for("a") is not hung, 5, "a replaced")
         await playing(wall)
         assert wall.healthy()
         assert wall.player_for("b") is kept
         assert wall.abandoned == [hung]
     finally:
         release.set()
-        # Our hang was simulated: this core can still be shut down, and must be
-        # before Xvfb goes away.
-        loop = asyncio.get_running_loop()
-        for player in wall.abandoned:
-            await loop.run_in_executor(None, player.terminate)
+    # Our hang was simulated: the core wakes up, and closing the wall ends it.
+    await wall.close()
+    assert wall.abandoned == []
+    assert wall.players == ()
