@@ -37,6 +37,10 @@ HOST_PACKAGES=(mmdebstrap dosfstools mtools e2fsprogs fdisk xz-utils python3-ven
 if [ "$ARCH" = arm64 ] && [ "$(dpkg --print-architecture)" != arm64 ]; then
   HOST_PACKAGES+=(qemu-user-static binfmt-support arch-test)
 fi
+# The amd64 twin exists to be booted by the qemu test (make image-test).
+if [ "$ARCH" = amd64 ]; then
+  HOST_PACKAGES+=(qemu-system-x86)
+fi
 missing=()
 for pkg in "${HOST_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \

@@ -71,8 +71,14 @@ if [ "$state" != active ]; then
   exit 0
 fi
 
-code=$(curl -s -m 20 -o /tmp/state.json -w '%{http_code}' http://127.0.0.1:8080/api/v1/state)
-say api status=$code bytes=$(wc -c < /tmp/state.json 2>/dev/null || echo 0) \
+# The API needs a credential (access control): the admin secret that first boot wrote
+# from the boot partition is also the admin's bearer token. Without it: 401.
+STATE_URL=http://127.0.0.1:8080/api/v1/state
+auth="Authorization: Bearer $(cat /etc/opswall/admin-secret 2>/dev/null)"
+anon=$(curl -s -m 20 -o /dev/null -w '%{http_code}' "$STATE_URL")
+code=$(curl -s -m 20 -H "$auth" -o /tmp/state.json -w '%{http_code}' "$STATE_URL")
+say api status=$code anonymous_status=$anon \
+  bytes=$(wc -c < /tmp/state.json 2>/dev/null || echo 0) \
   body="'$(head -c 160 /tmp/state.json 2>/dev/null | tr -d '\n' | tr ' ' _)'"
 
 # Units, identity, partitions.
@@ -121,7 +127,7 @@ say watchdog old_pid=$old_pid new_pid=$(prop opswall.service MainPID) \
   result=$(prop opswall.service Result) \
   seconds=$(echo "$(now) $start" | awk '{printf "%.1f", $1 - $2}') \
   timeout_logged=$(journalctl -b -u opswall.service | grep -c 'Watchdog timeout')
-code=$(curl -s -m 20 -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/api/v1/state)
+code=$(curl -s -m 20 -H "$auth" -o /dev/null -w '%{http_code}' "$STATE_URL")
 say api_after_restart status=$code
 
 dump "end of the probe"

@@ -182,8 +182,9 @@ def test_service_becomes_ready_without_restarts(boot: Boot) -> None:
     assert boot.get("ready", "restarts") == "0", "\n".join(boot.log)
 
 
-def test_api_answers_inside_the_guest(boot: Boot) -> None:
+def test_api_answers_inside_the_guest_with_the_firstboot_secret(boot: Boot) -> None:
     assert boot.get("api", "status") == "200", "\n".join(boot.log)
+    assert boot.get("api", "anonymous_status") == "401"
 
 
 def test_no_unit_failed(boot: Boot) -> None:
