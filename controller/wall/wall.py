@@ -270,7 +270,12 @@ class Wall:
             threading.Thread(target=end, name="mpv-end-hung", daemon=True).start()
             waits.append(ended)
         if waits:
-            _done, late = await asyncio.wait(waits, timeout=CLOSE_WAIT_S)
+            done, late = await asyncio.wait(waits, timeout=CLOSE_WAIT_S)
+            # A core that did end no longer draws: its window can go.
+            for player, ended in zip(abandoned, waits, strict=True):
+                if ended in done:
+                    self.screen.destroy(player.window)
+            self.screen.flush()
             if late:
                 _LOGGER.error(
                     "%d hung mpv core(s) still did not end after %.0f s; left behind",

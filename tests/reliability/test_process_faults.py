@@ -90,7 +90,9 @@ async def test_hung_player_makes_the_wall_unhealthy_until_replaced(
         assert wall.abandoned == [hung]
     finally:
         release.set()
-    # Our hang was simulated: the core wakes up, and closing the wall ends it.
+    # Our hang was simulated: the core wakes up, and closing the wall ends it and
+    # destroys its window.
     await wall.close()
     assert wall.abandoned == []
     assert wall.players == ()
+    assert hung.window.window_id not in window_ids(xvfb)
