@@ -173,6 +173,11 @@ class Wall:
                     self._assigned[feed.id] = player
                 self._tile_of[feed.id] = tile.id
                 self.screen.place(player.window, tile.rect)
+                # The tile must be mapped before mpv makes its own window inside it:
+                # mpv takes a MapNotify of our window, arriving between its making
+                # and its mapping of its own, for its own and never maps it (a black
+                # tile whose player says "playing").
+                self.screen.flush()
                 player.set_fit(tile.fit)
                 if feed.url is None:
                     self._drop_standby(feed.id)
@@ -431,6 +436,7 @@ class Wall:
             rect = player.window.rect
             if rect is not None:
                 self.screen.place(new.window, rect)
+                self.screen.flush()  # mapped before mpv makes its window (see show)
             if player.fit is not None:
                 new.set_fit(player.fit)
             if player.url is not None:
