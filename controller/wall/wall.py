@@ -172,12 +172,14 @@ class Wall:
                     )
                     self._assigned[feed.id] = player
                 self._tile_of[feed.id] = tile.id
+                was_mapped = player.window.mapped
                 self.screen.place(player.window, tile.rect)
-                # The tile must be mapped before mpv makes its own window inside it:
-                # mpv takes a MapNotify of our window, arriving between its making
-                # and its mapping of its own, for its own and never maps it (a black
-                # tile whose player says "playing").
-                self.screen.flush()
+                if not was_mapped:
+                    # Mapped at the server before mpv makes its own window inside:
+                    # mpv takes a MapNotify of our window, arriving between its
+                    # making and its mapping of its own, for its own and never maps
+                    # it (a black tile whose player says "playing").
+                    self.screen.flush()
                 player.set_fit(tile.fit)
                 if feed.url is None:
                     self._drop_standby(feed.id)
