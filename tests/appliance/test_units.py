@@ -69,6 +69,8 @@ def test_controller_is_notify_with_watchdog_and_restart() -> None:
     assert settings["ExecStart"] == [
         "/opt/opswall/bin/opswall run --config /etc/opswall/opswall.yaml"
     ]
+    # systemctl reload: the service reloads its config on SIGHUP.
+    assert settings["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
     assert settings["User"] == ["opswall"]
     assert settings["SupplementaryGroups"] == ["dialout gpio video render input"]
     assert settings["DevicePolicy"] == ["closed"]
