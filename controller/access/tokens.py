@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from controller.access.roles import Role
-from controller.access.users import AccountError
+from controller.access.users import AccountError, read_accounts
 from controller.errors import NotFoundError, RefusedError
-from controller.storage import read_json, write_json_atomic
+from controller.storage import write_json_atomic
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,21 +60,7 @@ class TokenStore:
 
     def read(self) -> None:
         """Load the tokens file; a missing file means no tokens."""
-        data = read_json(self.path) or {}
-        tokens = {}
-        for name, entry in (data.get("tokens") or {}).items():
-            try:
-                tokens[name] = ApiToken(
-                    name,
-                    Role.parse(entry["role"]),
-                    entry["digest"],
-                    float(entry.get("created_at", 0)),
-                    str(entry.get("created_by", "")),
-                )
-            except (KeyError, TypeError, ValueError) as err:
-                _LOGGER.warning(
-                    "tokens file %s: skipping token %r (%s)", self.path, name, err
-                )
+        tokens = read_accounts(self.path, "tokens", "digest", ApiToken)
         with self._lock:
             self._tokens = tokens
 

@@ -10,9 +10,10 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,6 +23,8 @@ from controller.errors import NotFoundError, OpswallError
 from controller.storage import read_json, write_json_atomic
 
 _LOGGER = logging.getLogger(__name__)
+
+AccountT = TypeVar("AccountT")
 
 USERS_FILE = "users.json"
 #: The built-in account whose password is the appliance's admin secret.
@@ -97,21 +100,7 @@ class UserStore:
 
     def read(self) -> None:
         """Load the users file; a missing file means no accounts yet."""
-        data = read_json(self.path) or {}
-        users = {}
-        for name, entry in (data.get("users") or {}).items():
-            try:
-                users[name] = User(
-                    name,
-                    Role.parse(entry["role"]),
-                    entry["hash"],
-                    float(entry.get("created_at", 0)),
-                    str(entry.get("created_by", "")),
-                )
-            except (KeyError, TypeError, ValueError) as err:
-                _LOGGER.warning(
-                    "users file %s: skipping user %r (%s)", self.path, name, err
-                )
+        users = read_accounts(self.path, "users", "hash", User)
         with self._lock:
             self._users = users
 
@@ -189,3 +178,26 @@ class UserStore:
             },
         )
         self.path.chmod(0o600)
+
+
+def read_accounts(
+    path: Path, section: str, secret_key: str, make: Callable[..., AccountT]
+) -> dict[str, AccountT]:
+    """The accounts in ``section`` of the JSON file at ``path`` (users or API tokens),
+    each made as ``make(name, role, secret, created_at, created_by)``. A missing
+    file means none; an entry that cannot be read is logged and skipped, the others
+    kept."""
+    data = read_json(path) or {}
+    accounts = {}
+    for name, entry in (data.get(section) or {}).items():
+        try:
+            accounts[name] = make(
+                name,
+                Role.parse(entry["role"]),
+                entry[secret_key],
+                float(entry.get("created_at", 0)),
+                str(entry.get("created_by", "")),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            _LOGGER.warning("%s file %s: skipping %r (%s)", section, path, name, err)
+    return accounts
