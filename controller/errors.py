@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class OpswallError(Exception):
@@ -69,3 +70,13 @@ class WallError(OpswallError):
 
 class CameraError(OpswallError):
     """A camera could not be discovered, resolved or played."""
+
+
+def invalid_body(errors: Iterable[Mapping[str, Any]]) -> str:
+    """One line naming what is wrong with a request body, from pydantic's
+    ``ValidationError.errors()``: ``invalid request body: field: message; …``."""
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+        for error in errors
+    )
+    return f"invalid request body: {problems}"

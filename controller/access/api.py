@@ -23,6 +23,7 @@ from controller.access.roles import Role
 from controller.access.secret import MIN_SECRET_CHARS, save_admin_secret
 from controller.access.sessions import CSRF_COOKIE, SESSION_COOKIE
 from controller.access.users import AccountError
+from controller.errors import invalid_body
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,11 +65,7 @@ async def _body(request: web.Request, model: type[_Body]) -> Any:
     try:
         return model.model_validate(await request.json())
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-            for e in err.errors()
-        )
-        raise AccountError(f"invalid request body: {problems}") from None
+        raise AccountError(invalid_body(err.errors())) from None
 
 
 def _access(request: web.Request) -> Access:

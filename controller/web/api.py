@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import sys
 import time
@@ -15,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from controller.access.middleware import ACCESS_KEY, CALLER_KEY
-from controller.errors import NotFoundError, OpswallError
+from controller.errors import NotFoundError, OpswallError, invalid_body
 from controller.service import Service
 from controller.wall.xserver import capture
 
@@ -90,12 +91,9 @@ async def _body(request: web.Request, model: type[_Body]) -> Any:
     try:
         return model.model_validate(await request.json())
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-            for e in err.errors()
-        )
+        # json.dumps: the names in the message may be the client's own keys.
         raise web.HTTPBadRequest(
-            text=f'{{"error": "invalid request body: {problems}"}}',
+            text=json.dumps({"error": invalid_body(err.errors())}),
             content_type="application/json",
         ) from None
 

@@ -107,6 +107,16 @@ def test_blackout_blacks_out_the_processor_and_marks_the_state(demo: Demo):
     assert status == 400
 
 
+def test_a_body_with_a_hostile_unknown_key_gets_a_json_error_naming_it(demo: Demo):
+    # The key's quote and backslash once made the error reply invalid JSON.
+    status, reply = demo.call("POST", "/api/v1/blackout", {"black": True, 'x"}\\': 1})
+    assert status == 400
+    assert reply["error"] == (
+        'invalid request body: x"}\\: Extra inputs are not permitted'
+    )
+    assert demo.display()["state"]["black"] is False
+
+
 def test_display_choices_list_the_processor_inputs_and_presets(demo: Demo):
     choices = demo.get("/api/v1/displays/led-wall/choices")
 
