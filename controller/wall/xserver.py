@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +20,14 @@ _LOGGER = logging.getLogger(__name__)
 
 XVFB_START_TIMEOUT_S = 10.0
 XVFB_MESSAGES_KEPT = 4  # last lines of Xvfb's stderr quoted when it fails to start
+# Xvfb's own search (-displayfd alone) starts at :0 and trusts lock files this Xvfb
+# does not write: in another network namespace (the test runner's) the abstract
+# socket of :0 is free, so every Xvfb took :0 and replaced the socket file of the
+# others; python-xlib prefers that file and read pixels from another test's screen.
+XVFB_FIRST_DISPLAY = 100
+XVFB_LAST_DISPLAY = 30000
+XVFB_ATTEMPTS = 5
+X11_SOCKET_DIR = "/tmp/.X11-unix"
 
 
 class PrivateXvfb:
@@ -31,17 +40,40 @@ class PrivateXvfb:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> str:
-        """Start Xvfb on a free display number; return the display name (``:N``)."""
+        """Start Xvfb on a free display number; return the display name (``:N``).
+
+        The number is picked at random above ``XVFB_FIRST_DISPLAY`` among those
+        without a socket in ``/tmp/.X11-unix``, and another is tried when Xvfb
+        refuses it (up to ``XVFB_ATTEMPTS`` times).
+        """
         if shutil.which("Xvfb") is None:
             raise WallError(
                 "Xvfb is not installed; run ./scripts/setup.sh or set wall.display"
             )
+        said: list[str] = []
+        for _attempt in range(XVFB_ATTEMPTS):
+            number, said = self._start_on(_free_display_number())
+            if number:
+                self.name = f":{number}"
+                _LOGGER.info(
+                    "started Xvfb %s at %dx%d", self.name, self.width, self.height
+                )
+                return self.name
+        raise WallError(
+            "Xvfb did not start (no display number reported): "
+            + (" / ".join(said[-XVFB_MESSAGES_KEPT:]) or "it said nothing")
+        )
+
+    def _start_on(self, number: int) -> tuple[str, list[str]]:
+        """Run Xvfb on display ``number``: the number it reports (empty when it
+        failed) and the last lines it printed."""
         read_fd, write_fd = os.pipe()
         # Xvfb's chatter goes to an unlinked file, read only to say why it failed.
         with tempfile.TemporaryFile() as messages:
             self._process = subprocess.Popen(
                 [
                     "Xvfb",
+                    f":{number}",
                     "-displayfd",
                     str(write_fd),
                     "-screen",
@@ -57,18 +89,13 @@ class PrivateXvfb:
             )
             os.close(write_fd)
             with os.fdopen(read_fd) as pipe:
-                number = pipe.readline().strip()
-            if not number:
-                self.stop()
-                messages.seek(0)
-                said = messages.read().decode(errors="replace").strip().splitlines()
-                raise WallError(
-                    "Xvfb did not start (no display number reported): "
-                    + (" / ".join(said[-XVFB_MESSAGES_KEPT:]) or "it said nothing")
-                )
-        self.name = f":{number}"
-        _LOGGER.info("started Xvfb %s at %dx%d", self.name, self.width, self.height)
-        return self.name
+                reported = pipe.readline().strip()
+            if reported:
+                return reported, []
+            self.stop()
+            messages.seek(0)
+            said = messages.read().decode(errors="replace").strip().splitlines()
+            return "", said
 
     def stop(self) -> None:
         """Stop the server (idempotent)."""
@@ -202,3 +229,11 @@ def capture(display_name: str) -> Image.Image:
         return Image.frombytes("RGB", (width, height), raw.data, "raw", "BGRX")
     finally:
         conn.close()
+
+
+def _free_display_number() -> int:
+    """A random display number without a socket file (another server's)."""
+    while True:
+        number = random.randint(XVFB_FIRST_DISPLAY, XVFB_LAST_DISPLAY)
+        if not os.path.exists(os.path.join(X11_SOCKET_DIR, f"X{number}")):
+            return number
