@@ -97,7 +97,9 @@ def main() -> int:
     )
     parser.add_argument("--resize-to", default="320x180", help="WIDTHxHEIGHT")
     parser.add_argument(
-        "--usr1-color", default="ffffff", help="RRGGBB painted after SIGUSR1"
+        "--usr1-color",
+        default="ffffff",
+        help="RRGGBB painted after SIGUSR1 (the next one paints --color again)",
     )
     args = parser.parse_args()
 
@@ -122,11 +124,17 @@ def main() -> int:
             )
         return False
 
+    # Each SIGUSR1 swaps the colour (to --usr1-color, back to --color, ...), so a
+    # test can time the lag as often as it likes.
+    colours = [args.usr1_color, args.color]
+
     def repaint() -> bool:
+        colour = colours[0]
+        colours.reverse()
         for element in media_bins:
             source = element.get_by_name("src")
             if source is not None:
-                source.set_property("foreground-color", int("ff" + args.usr1_color, 16))
+                source.set_property("foreground-color", int("ff" + colour, 16))
         return True
 
     def client_connected(_server: object, client: GstRtspServer.RTSPClient) -> None:
