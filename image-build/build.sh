@@ -189,7 +189,8 @@ if [ "$ARCH" = arm64 ]; then
   xz -T0 -6 -f -k "$IMG"
   (cd "$OUT" && sha256sum "$(basename "$IMG").xz" > "$(basename "$IMG").xz.sha256")
   "$PYTHON" "$HERE/imager_manifest.py" --image "$IMG" --out "$OUT/opswall.rpi-imager-manifest"
-  rm -f "$IMG"
+  # Only the .xz is shipped: no link may point at the raw image that is removed.
+  rm -f "$IMG" "$OUT/opswall.img"
   ln -sfn "$(basename "$IMG").xz" "$OUT/opswall.img.xz"
 fi
 log "done in $SECONDS s: $OUT"
