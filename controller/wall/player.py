@@ -52,6 +52,9 @@ STALE = "stale"
 NO_VIDEO_REASON = "no video in the stream"
 UNSUPPORTED_REASON = "unsupported codec"
 NO_PICTURE_REASON = "no picture from the camera"
+# The session is open but no picture yet: usually the camera's next keyframe is
+# seconds away (joining mid-GOP; some cameras key every 10 s or more).
+WAITING_FOR_KEYFRAME_REASON = "stream open, waiting for a keyframe"
 
 # What FFmpeg says (through mpv's log) when a stream cannot be opened → our reason.
 _FAILURES = (
@@ -179,7 +182,9 @@ class TilePlayer:
                 audio="no",
                 hwdec=hwdec,
                 idle="yes",
-                force_window="yes",
+                # "yes" leaves the window black from file-loaded to the first
+                # frame (up to a keyframe interval): no CONNECTING… drawn.
+                force_window="immediate",
                 keep_open="no",
                 osc=False,
                 input_default_bindings=False,
@@ -481,6 +486,8 @@ class TilePlayer:
         generation = self._generation
         if kind == mpv.MpvEventID.PLAYBACK_RESTART:
             self._loop.call_soon_threadsafe(self._playback_started, time.monotonic())
+        elif kind == mpv.MpvEventID.FILE_LOADED:
+            self._loop.call_soon_threadsafe(self._stream_opened, generation)
         elif kind == mpv.MpvEventID.END_FILE:
             data = event.data
             reason = getattr(data, "reason", None)
@@ -519,6 +526,14 @@ class TilePlayer:
             if (reason := _failure(text)) is not None:
                 return reason
         return _failure(self._last_error)
+
+    def _stream_opened(self, generation: int) -> None:
+        if (
+            generation == self._generation
+            and self._opening
+            and self.status == CONNECTING
+        ):
+            self._set_status(CONNECTING, WAITING_FOR_KEYFRAME_REASON)
 
     def _playback_started(self, at: float) -> None:
         if self.url is None or not (self._opening or self.status in (PLAYING, STALE)):
