@@ -6,7 +6,8 @@ name and a running clock burned in. Prints ``READY <port>`` once it accepts clie
 
 Odd cameras for the reliability tests: H.265, any size and pixel aspect ratio, G.711
 audio or audio only, a resolution change after a while, a server that answers
-DESCRIBE and then refuses PLAY, and a colour change on SIGUSR1 (to time live lag).
+DESCRIBE and then refuses PLAY, keyframes only on the encoder's schedule (a client
+that joins waits for the next one), and a colour change on SIGUSR1 (to time live lag).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 
 import gi
 
@@ -22,10 +24,12 @@ gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
+# --keyframes-on-schedule: how long to wait for the encoder's first frame.
+ENCODER_START_S = 5.0
+
 
 def pipeline(args: argparse.Namespace) -> str:
     """The gst-launch description of the camera's media."""
-    label = args.label.replace('"', "'")
     audio = {
         "none": "",
         "pcmu": "audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=8000,channels=1 "
@@ -49,18 +53,44 @@ def pipeline(args: argparse.Namespace) -> str:
             "! h264parse config-interval=-1 "
             "! rtph264pay name=pay0 pt=96 config-interval=-1 "
         )
+    if args.keyframes_on_schedule:
+        encode = "rtph264pay name=pay0 pt=96 config-interval=-1 "
+        return f"( {_FEED}! {encode}" + (audio.format(n=1) if audio else "") + ")"
+    return f"( {_picture(args)} ! {encode}" + (audio.format(n=1) if audio else "") + ")"
+
+
+def encoder_pipeline(args: argparse.Namespace) -> str:
+    """The gst-launch description of an encoder that runs apart from the RTSP
+    media (--keyframes-on-schedule): its H.264 goes to every client's media."""
+    return (
+        f"{_picture(args)} "
+        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={args.gop} "
+        "bitrate=600 bframes=0 sliced-threads=false threads=1 "
+        "! video/x-h264,stream-format=avc,alignment=au "
+        "! appsink name=out emit-signals=true sync=false"
+    )
+
+
+def _picture(args: argparse.Namespace) -> str:
+    label = args.label.replace('"', "'")
     font = min(args.height, args.width)
     return (
-        "( videotestsrc name=src is-live=true pattern=solid-color "
+        "videotestsrc name=src is-live=true pattern=solid-color "
         f"foreground-color=0xff{args.color} "
         f"! capsfilter name=size caps=video/x-raw,width={args.width},"
         f"height={args.height},framerate={args.fps}/1,pixel-aspect-ratio={args.par} "
         f'! textoverlay text="{label}" font-desc="Sans Bold {font // 15}" '
         "valignment=center halignment=center shaded-background=true "
         f'! clockoverlay time-format="%H:%M:%S" font-desc="Sans {font // 16}" '
-        "valignment=bottom halignment=right shaded-background=true "
-        f"! {encode}" + (audio.format(n=1) if audio else "") + ")"
+        "valignment=bottom halignment=right shaded-background=true"
     )
+
+
+_FEED = (
+    "appsrc name=feed is-live=true format=time do-timestamp=true "
+    "caps=video/x-h264,stream-format=avc,alignment=au "
+    "! h264parse config-interval=-1 "
+)
 
 
 _PCMU = (
@@ -90,6 +120,12 @@ def main() -> int:
     parser.add_argument("--audio", choices=("none", "pcmu", "pcma"), default="none")
     parser.add_argument("--audio-only", action="store_true", help="no video track")
     parser.add_argument(
+        "--keyframes-on-schedule",
+        action="store_true",
+        help="H.264 only: one encoder apart from the RTSP media, so a client that "
+        "joins waits for the next keyframe (every --gop frames)",
+    )
+    parser.add_argument(
         "--drop-on-play", action="store_true", help="answer DESCRIBE, refuse PLAY"
     )
     parser.add_argument(
@@ -106,8 +142,42 @@ def main() -> int:
     Gst.init(None)
     media_bins: list[Gst.Element] = []
 
+    # The RTSP server seeks a shared media for each PLAY: the flush restarts an
+    # encoder inside it, and every client gets a keyframe at once. Real cameras
+    # mostly key on their own schedule: then the encoder runs apart and feeds them.
+    feeds: list[Gst.Element] = []
+    encoded_caps: list[Gst.Caps] = []
+    if args.keyframes_on_schedule:
+        if args.codec != "h264" or args.audio_only:
+            parser.error("--keyframes-on-schedule needs an H.264 video stream")
+        encoder = Gst.parse_launch(encoder_pipeline(args))
+        media_bins.append(encoder)
+
+        def pass_on(sink: Gst.Element) -> Gst.FlowReturn:
+            sample = sink.emit("pull-sample")
+            # The caps carry SPS and PPS: a new media describes the stream at once.
+            encoded_caps[:] = [sample.get_caps()]
+            buffer = sample.get_buffer().copy()
+            buffer.pts = buffer.dts = Gst.CLOCK_TIME_NONE
+            # On the encoder's thread, while the main loop adds and removes feeds.
+            for feed in tuple(feeds):
+                feed.emit("push-buffer", buffer)
+            return Gst.FlowReturn.OK
+
+        encoder.get_by_name("out").connect("new-sample", pass_on)
+        encoder.set_state(Gst.State.PLAYING)
+        started = time.monotonic()
+        while not encoded_caps and time.monotonic() - started < ENCODER_START_S:
+            time.sleep(0.01)
+
     def media_configured(_factory: object, media: GstRtspServer.RTSPMedia) -> None:
         media_bins.append(media.get_element())
+        feed = media.get_element().get_by_name("feed")
+        if feed is not None:
+            if encoded_caps:
+                feed.set_property("caps", encoded_caps[0])
+            feeds.append(feed)
+            media.connect("unprepared", lambda _media: feeds.remove(feed))
         if args.resize_after > 0:
             GLib.timeout_add(int(args.resize_after * 1000), resize, media.get_element())
 

@@ -10,7 +10,13 @@ import pytest
 from PIL import Image, ImageChops
 
 from controller.layouts import Fit, Rect
-from controller.wall.player import CONNECTING, NO_SIGNAL, NO_VIDEO_REASON, PLAYING
+from controller.wall.player import (
+    CONNECTING,
+    NO_SIGNAL,
+    NO_VIDEO_REASON,
+    PLAYING,
+    WAITING_FOR_KEYFRAME_REASON,
+)
 from controller.wall.wall import Wall
 from tests.conftest import wait_for
 from tests.reliability.conftest import feed, grab, grid
@@ -64,6 +70,11 @@ def pixel(image: Image.Image, x: int, y: int) -> tuple[int, int, int]:
 
 def pixels(image: Image.Image) -> list[tuple[int, int, int]]:
     return cast("list[tuple[int, int, int]]", list(image.get_flattened_data()))
+
+
+def yellow_pixels(image: Image.Image) -> int:
+    """Pixels of the CONNECTING… title's colour."""
+    return sum(1 for r, g, b in pixels(image) if r > 200 and 150 < g < 230 and b < 90)
 
 
 def shows_aspect(
@@ -200,30 +211,38 @@ async def test_resolution_change_mid_stream_keeps_the_aspect(xvfb, cameras, make
 async def test_twelve_second_keyframe_interval_shows_a_picture_in_time(
     xvfb, cameras, make_wall, record_property
 ):
-    camera = await cameras("--color", "30c030", "--gop", "300")
-    wall = await make_wall()
-    # Tile a starts the camera's stream; tile b joins it later, like a player joining
-    # a camera that already streams to a recorder. (The simulated camera restarts its
-    # encoder for every PLAY, so b gets a keyframe at once; a real camera keys on its
-    # own schedule and b waits up to 12 s, under NO_PICTURE_TIMEOUT_S.)
-    await wall.show(grid(tiles=1), {"a": feed("a", camera)})
-    await wait_for(lambda: status(wall, "a")["status"] == PLAYING, 15, "a playing")
+    # Keyframes every 12 s on the camera's own schedule: the tile joins mid-GOP.
+    camera = await cameras(
+        "--color", "30c030", "--gop", "300", "--keyframes-on-schedule"
+    )
     await asyncio.sleep(1.0)
-
+    wall = await make_wall()
     joined_at = time.monotonic()
-    await wall.show(grid(tiles=2), {"a": feed("a", camera), "b": feed("b", camera.url)})
-    # Until its first picture the tile says it is connecting, never "playing".
-    while status(wall, "b")["status"] != PLAYING:
-        assert time.monotonic() - joined_at < LONG_GOP_PICTURE_S, "b has no picture"
-        assert status(wall, "b")["status"] == CONNECTING, status(wall, "b")
-        await asyncio.sleep(0.05)
+    await wall.show(grid(tiles=1), {"a": feed("a", camera)})
+
+    # Until its first picture the tile says what it waits for, never "playing".
     await wait_for(
-        lambda: shows_aspect(xvfb, TILE_B, 16 / 9), 2, "b's picture on the wall"
+        lambda: status(wall, "a")["reason"] == WAITING_FOR_KEYFRAME_REASON,
+        5,
+        "the tile to say it waits for a keyframe",
+    )
+    assert status(wall, "a")["status"] == CONNECTING
+    # The tile is not left black meanwhile: CONNECTING… stays drawn the whole wait.
+    while (tile := status(wall, "a"))["status"] != PLAYING:
+        assert time.monotonic() - joined_at < LONG_GOP_PICTURE_S, "no picture"
+        assert tile["status"] == CONNECTING, tile
+        assert yellow_pixels(grab(xvfb, TILE_A)) > 300 or (
+            status(wall, "a")["status"] == PLAYING
+        ), "the tile is black: CONNECTING… is not drawn"
+        await asyncio.sleep(0.25)
+    await wait_for(
+        lambda: shows_aspect(xvfb, TILE_A, 16 / 9), 2, "the picture on the wall"
     )
     picture_s = time.monotonic() - joined_at
     record_property("long_gop_first_picture_s", round(picture_s, 3))
+    print(f"12 s keyframe interval: first picture after {picture_s:.2f} s")
     assert picture_s < LONG_GOP_PICTURE_S
-    assert status(wall, "a")["status"] == PLAYING
+    assert picture_s > 5, "the camera keyed early: the test did not join mid-GOP"
 
 
 async def test_camera_that_comes_back_with_audio_only_shows_no_video(
