@@ -24,6 +24,7 @@ from controller.access.secret import MIN_SECRET_CHARS, save_admin_secret
 from controller.access.sessions import CSRF_COOKIE, SESSION_COOKIE
 from controller.access.users import AccountError
 from controller.errors import invalid_body
+from controller.web import strict_json
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ async def _body(request: web.Request, model: type[_Body]) -> Any:
             content_type="application/json",
         )
     try:
-        return model.model_validate(await request.json())
+        return model.model_validate(strict_json.loads(await request.text()))
     except ValidationError as err:
         raise AccountError(invalid_body(err.errors())) from None
 

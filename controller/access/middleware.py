@@ -38,6 +38,7 @@ from controller.access.tokens import TOKENS_FILE, TokenStore
 from controller.access.users import ADMIN_USER, USERS_FILE, UserStore, hash_secret
 from controller.access.users import verify_secret as _verify
 from controller.errors import OpswallError
+from controller.web import strict_json
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -435,7 +436,8 @@ async def _details(request: web.Request) -> dict[str, Any] | None:
     try:
         if request.body_exists:
             text = await request.text()
-            body = json.loads(text) if text.strip() else None
+            # Strict: a NaN written to the audit log made it unreadable as JSON.
+            body = strict_json.loads(text) if text.strip() else None
             if body is not None:
                 details["body"] = body
     except (ValueError, web.HTTPException):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
 from controller.displays.controller import DisplayController
 from controller.errors import OpswallError
+from controller.web import strict_json
 
 DISPLAYS_KEY = web.AppKey("displays", DisplayController)
 
@@ -42,10 +42,7 @@ async def _value(request: web.Request) -> Any:
     text = await request.text()
     if not text.strip():
         return None
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise _BadRequest(f"request body is not JSON ({err})") from None
+    body = strict_json.loads(text)
     if not isinstance(body, dict) or set(body) - {"value"}:
         raise _BadRequest(f'found body {text!r}, expected {{"value": ...}}')
     return body.get("value")

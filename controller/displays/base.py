@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -237,7 +238,7 @@ def _percent(operation: str, value: Any) -> int:
         raise DisplayValueError(
             f"{operation}: found {value!r}, expected {OPERATIONS[operation]}"
         )
-    if value != int(value) or not 0 <= value <= 100:
+    if not math.isfinite(value) or value != int(value) or not 0 <= value <= 100:
         raise DisplayValueError(
             f"{operation}: found {value!r}, expected a whole percentage, 0 to 100"
         )

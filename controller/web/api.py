@@ -19,6 +19,7 @@ from controller.access.middleware import ACCESS_KEY, CALLER_KEY
 from controller.errors import NotFoundError, OpswallError, invalid_body
 from controller.service import Service
 from controller.wall.xserver import capture
+from controller.web import strict_json
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def _origin(request: web.Request) -> str:
 
 async def _body(request: web.Request, model: type[_Body]) -> Any:
     try:
-        return model.model_validate(await request.json())
+        return model.model_validate(strict_json.loads(await request.text()))
     except ValidationError as err:
         # json.dumps: the names in the message may be the client's own keys.
         raise web.HTTPBadRequest(

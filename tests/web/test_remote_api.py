@@ -6,7 +6,9 @@ import json
 import os
 import re
 import signal
+import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 
@@ -115,6 +117,53 @@ def test_a_body_with_a_hostile_unknown_key_gets_a_json_error_naming_it(demo: Dem
         'invalid request body: x"}\\: Extra inputs are not permitted'
     )
     assert demo.display()["state"]["black"] is False
+
+
+def raw_post(demo: Demo, path: str, text: str, method: str = "POST") -> tuple[int, Any]:
+    """Send ``text`` as it is (not JSON made by Python) as an admin."""
+    request = urllib.request.Request(
+        demo.url + path,
+        data=text.encode(),
+        method=method,
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {demo.admin_token}",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=20) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('{"value": NaN}', "NaN is not a JSON number"),
+        ('{"value": -Infinity}', "-Infinity is not a JSON number"),
+        ('{"value": 1e309}', "1e309 is too large for a number"),
+    ],
+)
+def test_non_json_numbers_are_refused_and_never_reach_the_audit_log(
+    demo: Demo, text: str, why: str
+):
+    before = demo.display()["state"]
+    status, reply = raw_post(demo, "/api/v1/displays/led-wall/brightness", text)
+    assert status == 400
+    assert reply["error"] == f"request body is not valid JSON: {why}"
+    assert demo.display()["state"] == before
+    status, _ = raw_post(demo, "/api/v1/blackout", text.replace("value", "black"))
+    assert status == 400
+    # The audit log still reads as JSON (it once carried NaN and broke the Audit tab).
+    status, audit = demo.call("GET", "/api/v1/audit")
+    assert status == 200 and "entries" in audit
+
+
+def test_a_deeply_nested_body_is_refused_with_a_json_error(demo: Demo):
+    text = '{"camera": ' + "[" * 10000 + "]" * 10000 + "}"
+    status, reply = raw_post(demo, "/api/v1/tiles/main", text, method="PUT")
+    assert (status, reply) == (400, {"error": "request body is nested too deeply"})
 
 
 def test_display_choices_list_the_processor_inputs_and_presets(demo: Demo):

@@ -1,0 +1,44 @@
+"""Request bodies as strict JSON: standard JSON only, within a sane depth.
+
+Python's json module accepts ``NaN``, ``Infinity`` and numbers that overflow to
+infinity (``1e309``); none of them is JSON, and one that reached a handler or the
+audit log made replies and the log unreadable. Deeply nested arrays exhaust the
+parser's recursion. Each is refused here with a 400 that says why.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from controller.errors import OpswallError
+
+
+class BodyError(OpswallError, ValueError):
+    """A request body that is not strict JSON."""
+
+    http_status = 400
+
+
+def loads(text: str) -> Any:
+    """The JSON value of ``text``; BodyError when it is not strict JSON."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+    except json.JSONDecodeError as err:
+        raise BodyError(f"request body is not valid JSON: {err}") from None
+    except RecursionError:
+        raise BodyError("request body is nested too deeply") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise BodyError(f"request body is not valid JSON: {name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BodyError(
+            f"request body is not valid JSON: {text} is too large for a number"
+        )
+    return value
