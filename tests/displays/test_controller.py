@@ -224,3 +224,12 @@ def test_display_spec_refuses_a_broadcast_id_and_table_without_file():
         DisplaySpec(protocol="samsung-mdc", port="/dev/ttyUSB0", id=0xFE)
     with pytest.raises(ValueError, match="needs table"):
         DisplaySpec(protocol="table", port="/dev/ttyUSB0")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_a_percentage_that_is_not_a_finite_number_is_refused(value):
+    from controller.displays.base import normalise
+    from controller.displays.errors import DisplayValueError
+
+    with pytest.raises(DisplayValueError, match="expected a whole percentage, 0 to 100"):
+        normalise("brightness", value)
