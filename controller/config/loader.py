@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -53,6 +53,9 @@ def load_config(path: str | Path) -> Config:
     layouts: dict[str, Layout] = {}
     presets: dict[str, Preset] = {}
     tours: dict[str, Tour] = {}
+    # Every preset the file names, compiled or not: a preset with its own errors is
+    # not reported again as unknown wherever it is referred to.
+    declared: set[str] = set()
     try:
         layouts_file = load_yaml(base / spec.layouts)
         layouts, found = compile_layouts(
@@ -64,14 +67,15 @@ def load_config(path: str | Path) -> Config:
     try:
         presets_file = load_yaml(base / spec.presets)
         presets_spec = _validate(PresetsFileSpec, presets_file)
+        declared = set(presets_spec.presets)
         presets, found = compile_presets(presets_spec, presets_file, layouts, spec)
         problems.extend(found)
-        tours, found = compile_tours(presets_spec, presets_file, presets)
+        tours, found = compile_tours(presets_spec, presets_file, presets, declared)
         problems.extend(found)
     except ConfigError as err:
         problems.extend(err.problems)
 
-    problems.extend(_check_references(spec, config_file, presets))
+    problems.extend(_check_references(spec, config_file, declared))
     if problems:
         raise ConfigError(problems)
     return Config(
@@ -351,9 +355,16 @@ def compile_presets(
 
 
 def compile_tours(
-    spec: PresetsFileSpec, source: YamlFile, presets: Mapping[str, Preset]
+    spec: PresetsFileSpec,
+    source: YamlFile,
+    presets: Mapping[str, Preset],
+    declared: Collection[str] = (),
 ) -> tuple[dict[str, Tour], list[ConfigProblem]]:
-    """Bind tours to their presets; refuse unknown and emergency presets in a tour."""
+    """Bind tours to their presets; refuse unknown and emergency presets in a tour.
+
+    A step naming a preset in ``declared`` that did not compile (its own errors are
+    reported) is left out without another error."""
+    known = set(presets) | set(declared)
     problems: list[ConfigProblem] = []
     tours = {}
     for name, tour in spec.tours.items():
@@ -362,12 +373,12 @@ def compile_tours(
             where: KeyPath = ("tours", name, "presets", index)
             preset = presets.get(preset_name)
             if preset is None:
-                if presets:
+                if known and preset_name not in known:
                     problems.append(
                         source.problem(
                             where,
                             f"found unknown preset {preset_name!r}, expected one of: "
-                            f"{', '.join(sorted(presets))}",
+                            f"{', '.join(sorted(known))}",
                         )
                     )
                 continue
@@ -386,8 +397,10 @@ def compile_tours(
 
 
 def _check_references(
-    spec: ConfigSpec, source: YamlFile, presets: Mapping[str, Preset]
+    spec: ConfigSpec, source: YamlFile, presets: Collection[str]
 ) -> list[ConfigProblem]:
+    """Names in the config that must be presets: ``presets`` are all the presets file
+    declares (empty when it could not be read: nothing is checked then)."""
     problems = []
     if (
         spec.startup_preset is not None

@@ -240,3 +240,25 @@ def test_stale_after_of_zero_is_refused(tmp_path):
         f"{tmp_path}/config.yaml:1: wall.stale_after_s: found 0, "
         "expected: input should be greater than 0"
     ]
+
+
+def test_a_broken_preset_is_reported_once_not_again_where_it_is_used(tmp_path):
+    config = CONFIG + (
+        "startup_preset: both\n"
+        "buttons:\n"
+        "  go: {pin: GPIO17, action: both}\n"
+    )
+    presets = PRESETS.replace("t2: cam-b", "t2: cam-x") + (
+        "  left:\n"
+        "    layout: quad\n"
+        "    cameras: {t1: cam-a}\n"
+        "tours:\n"
+        "  loop:\n"
+        "    presets: [left, both, nowhere]\n"
+    )
+    assert problems(write(tmp_path, config=config, presets=presets)) == [
+        f"{tmp_path}/presets.yaml:4: presets.both.cameras.t2: found unknown camera "
+        "'cam-x', expected one of the config's cameras: cam-a, cam-b",
+        f"{tmp_path}/presets.yaml:10: tours.loop.presets[2]: found unknown preset "
+        "'nowhere', expected one of: both, left",
+    ]
