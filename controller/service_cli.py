@@ -261,6 +261,7 @@ async def serve(
         await service.stop()
         if cameras is not None:
             await cameras.stop()
+        _LOGGER.info("opswall stopped")
 
 
 def _demo_banner(url: str, credentials: Credentials) -> str:

@@ -86,6 +86,11 @@ class PrivateXvfb:
                 pass_fds=(write_fd,),
                 stdout=subprocess.DEVNULL,
                 stderr=messages,
+                # Its own process group: Ctrl-C at the terminal reaches the service,
+                # which ends its players and then stops this server. Killed with the
+                # service's group, it took libmpv's X connections down first, and
+                # Xlib ended the process without the service stopping cleanly.
+                start_new_session=True,
             )
             os.close(write_fd)
             with os.fdopen(read_fd) as pipe:
