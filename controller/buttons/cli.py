@@ -72,8 +72,15 @@ def press_button(args: argparse.Namespace) -> int:
         ) as response:
             reply = json.load(response)
     except urllib.error.HTTPError as err:
+        hint = ""
+        if err.code == 401:
+            hint = (
+                "; give the admin token (or an operator's API token) with --token "
+                "TOKEN or $OPSWALL_ADMIN_TOKEN"
+                + (" (the one given was refused)" if args.token else "")
+            )
         print(
-            f"opswall button: {args.name!r} not pressed: {_error_of(err)}",
+            f"opswall button: {args.name!r} not pressed: {_error_of(err)}{hint}",
             file=sys.stderr,
         )
         return 1

@@ -233,3 +233,35 @@ def test_cli_fails_clearly_when_the_service_is_down(
         f"opswall button: cannot reach the Opswall service at {url} ("
     )
     assert err.endswith("); is it running? (--url or $OPSWALL_URL)\n")
+
+
+@pytest.mark.parametrize("token", [None, "wrong"])
+async def test_cli_refused_for_want_of_a_token_says_how_to_give_one(
+    token: str | None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refuse(_request: web.Request) -> web.Response:
+        return web.json_response({"error": "log in"}, status=401)
+
+    monkeypatch.delenv("OPSWALL_ADMIN_TOKEN", raising=False)
+    app = web.Application()
+    app.router.add_post("/api/v1/buttons/{name}/press", refuse)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    argv = ["button", "next", "--url", f"http://127.0.0.1:{port}"]
+    try:
+        code = await asyncio.to_thread(
+            run_cli, argv + (["--token", token] if token else [])
+        )
+    finally:
+        await runner.cleanup()
+
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "opswall button: 'next' not pressed: log in (HTTP 401); give the admin token "
+        "(or an operator's API token) with --token TOKEN or $OPSWALL_ADMIN_TOKEN"
+        + (" (the one given was refused)" if token else "")
+        + "\n"
+    )
