@@ -94,6 +94,9 @@ async def measure_here(tile_steps: tuple[int, ...]) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     xvfb = PrivateXvfb(SCREEN_W, SCREEN_H)
     name = await loop.run_in_executor(None, xvfb.start)
+    # libmpv opens its X connection on $DISPLAY: this process's own Xvfb, not one
+    # inherited from the parent (the service's, stopped by now).
+    os.environ["DISPLAY"] = name
     players: list[TilePlayer] = []
     screen = WallScreen(name)
     try:
