@@ -52,6 +52,7 @@ from controller.config.loader import load_config
 from controller.displays.simulator import NovaStarSimulator
 from controller.layouts import Rect
 from controller.simulate.cameras import SimulatedCamera, SimulatedCameraSet
+from controller.wall.xserver import capture
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -142,6 +143,9 @@ class SoakOptions:
     prime: bool = True
     settle_s: float = SETTLE_S
     limits: Limits = field(default_factory=Limits)
+    #: Where to save a screenshot and the wall's players when a tile under no fault
+    #: stops moving (evidence for the report); None saves nothing.
+    evidence_dir: Path | None = None
 
 
 def clock_region(tile: Rect) -> Rect:
@@ -167,6 +171,8 @@ class ClockSampler:
         self._root = self._display.screen().root
         self._regions = regions
         self.samples: dict[str, list[tuple[float, str]]] = {t: [] for t in regions}
+        #: When each tile's clock corner last changed (read by the loop, for evidence).
+        self.last_change: dict[str, float] = dict.fromkeys(regions, now())
         self.errors = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -193,7 +199,11 @@ class ClockSampler:
                     # Xvfb now and then refuses a read while a window is reconfigured.
                     self.errors += 1
                     continue
-                self.samples[tile].append((now(), hashlib.sha1(raw).hexdigest()))
+                at, digest = now(), hashlib.sha1(raw).hexdigest()
+                series = self.samples[tile]
+                if series and series[-1][1] != digest:
+                    self.last_change[tile] = at
+                series.append((at, digest))
 
 
 class SoakRig:
@@ -317,6 +327,8 @@ class Campaign:
         self._start = 0.0
         self._stop_sampling = asyncio.Event()
         self._warming = False
+        self._sampler: ClockSampler | None = None
+        self._evidence: list[str] = []
 
     async def run(self) -> dict[str, Any]:
         """Run the campaign on a fresh rig; return the report (checks included)."""
@@ -333,6 +345,7 @@ class Campaign:
             {tile: clock_region(rect) for tile, rect in rects.items()},
         )
         sampler.start()
+        self._sampler = sampler
         recorder = asyncio.create_task(self._record(rig), name="soak recorder")
         try:
             await _fill_default_executor()
@@ -669,11 +682,33 @@ class Campaign:
                     {t["id"]: t["camera"] for t in tiles},
                 )
             )
+            self._look_for_frozen(rig, at)
             if at >= next_resources:
                 self.samples.resources.append((at, _resources()))
                 next_resources = at + RESOURCE_INTERVAL_S
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop_sampling.wait(), STATUS_INTERVAL_S)
+
+    def _look_for_frozen(self, rig: SoakRig, at: float) -> None:
+        """Save evidence the first time a tile under no fault stops moving."""
+        sampler, directory = self._sampler, self.options.evidence_dir
+        if sampler is None or directory is None or not self.measuring.is_set():
+            return
+        for tile, changed in sampler.last_change.items():
+            if (
+                tile in self._faulted
+                or tile in self._evidence
+                or at - changed <= self.options.limits.healthy_gap_s
+            ):
+                continue
+            self._evidence.append(tile)
+            players = _describe_players(rig.service.wall)
+            self._note(
+                f"tile {tile} under no fault has not moved for {at - changed:.1f} s; "
+                f"evidence in {directory}; players: {players}"
+            )
+            directory.mkdir(parents=True, exist_ok=True)
+            capture(rig.service.display_name).save(directory / f"frozen-{tile}.png")
 
     def _note(self, message: str) -> None:
         offset = now() - self._start if self._start else 0.0
@@ -729,6 +764,24 @@ async def _wait_playing(rig: SoakRig) -> None:
         f"soak wall not playing after {START_PLAYING_TIMEOUT_S} s: "
         f"{[(t['id'], t['status'], t['reason']) for t in rig.service.wall.tiles()]}"
     )
+
+
+def _describe_players(wall: Any) -> list[str]:
+    """Every player of the wall: role, camera, status, window rect and map state.
+
+    Reads the Wall's private bookkeeping: this is evidence for a failed soak, not API.
+    """
+    role = {
+        id(p): f"tile {wall._tile_of.get(c, '-')}" for c, p in wall._assigned.items()
+    }
+    role |= {id(p): f"standby {c}" for c, p in wall._standby.items()}
+    role |= {id(p): "idle" for p in wall._idle}
+    return [
+        f"{role.get(id(p), '?')}: {p.camera or '-'} {p.status} {p.reason!r} "
+        f"rect={tuple(p.window.rect) if p.window.rect else None} "
+        f"mapped={p.window.mapped}"
+        for p in wall._all
+    ]
 
 
 def _status_of(rig: SoakRig, tile: str) -> str | None:

@@ -69,6 +69,8 @@ class Fault:
     ok: bool | None = None
     #: Injected during warm-up: checked, but not counted in the campaign's figures.
     warmup: bool = False
+    #: When the tile's picture moved again after the fault (set by the checks).
+    picture_back: float | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
 
@@ -106,6 +108,7 @@ def evaluate(samples: Samples, faults: list[Fault], limits: Limits) -> dict[str,
     recoveries: list[dict[str, Any]] = []
     for fault in camera_faults:
         moving = _picture_back(changes.get(fault.target, []), fault)
+        fault.picture_back = moving
         recovery = (
             round(moving - fault.ended, 2)
             if moving is not None and fault.ended is not None
@@ -231,6 +234,11 @@ def evaluate(samples: Samples, faults: list[Fault], limits: Limits) -> dict[str,
         "checks": checks,
         "warmup_faults": sum(1 for f in faults if f.warmup),
         "recoveries": recoveries,
+        # [seconds from the measurement start, threads, fds, RSS MiB]
+        "resource_samples": [
+            [round(at - origin, 1), r["threads"], r["fds"], r["rss_mib"]]
+            for at, r in samples.resources
+        ],
         "clock_samples": sum(len(s) for s in samples.clock.values()),
         "grab_errors": samples.grab_errors,
         "measured_s": round(samples.measure_to - samples.measure_from, 1),
@@ -323,9 +331,8 @@ def _fault_windows(
     for fault in faults:
         if fault.target != tile:
             continue
-        back = fault.detail.get("recovery_s")
         ended = fault.ended if fault.ended is not None else end
-        until = ended + (back if back is not None else limits.recovery_s)
+        until = fault.picture_back or ended + limits.recovery_s
         windows.append((fault.started, min(until, end)))
     return windows
 
@@ -336,11 +343,15 @@ def _worst_healthy_gap(
     start: float,
     end: float,
 ) -> dict[str, float]:
-    """The longest time without a change while the tile was under no fault."""
+    """The longest time without a change while the tile was under no fault.
+
+    A stretch that follows a fault starts when the picture moved again; the first
+    stretch starts at the tile's last change before the measurement began.
+    """
     worst = {"gap_s": 0.0, "at": start}
     for a, b in _complement(windows, start, end):
         before = [t for t in changes if t <= a]
-        points = [before[-1] if before else a]
+        points = [before[-1] if before and a == start else a]
         points += [t for t in changes if a < t <= b]
         points.append(b)
         for first, second in zip(points, points[1:], strict=False):

@@ -8,6 +8,8 @@ import signal
 import pytest
 
 from bench.soak import Campaign, SoakOptions
+from bench.soak_checks import write_report
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.wall
 
@@ -17,14 +19,22 @@ SEED = 9
 SETTLE_S = 12.0
 #: The hidden fault of the second test: longer than the healthy-gap limit.
 HIDDEN_STALL_S = 6.0
+#: Where the short soak leaves its report (soak-latest.json/.md) to read after a failure.
+ARTIFACTS = REPO / "test-artifacts" / "soak"
 
 
 async def test_short_soak_keeps_healthy_tiles_moving_and_heals_faulted_ones() -> None:
     campaign = Campaign(
-        SoakOptions(duration_s=SHORT_SOAK_S, seed=SEED, settle_s=SETTLE_S)
+        SoakOptions(
+            duration_s=SHORT_SOAK_S,
+            seed=SEED,
+            settle_s=SETTLE_S,
+            evidence_dir=ARTIFACTS,
+        )
     )
 
     report = await campaign.run()
+    write_report(report, ARTIFACTS)
 
     failed = {
         name: check for name, check in report["checks"].items() if not check["passed"]
