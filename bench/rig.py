@@ -63,6 +63,8 @@ BENCH_CAMERAS = tuple(
         f"02:4f:42:00:00:{n:02x}",
         gop=GOP_FRAMES,
         substream=False,
+        # A player that joins waits for the next keyframe, as with a real camera.
+        keyframes_on_schedule=True,
     )
     for n, colour in enumerate(_COLOURS, start=1)
 )

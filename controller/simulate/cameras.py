@@ -43,6 +43,9 @@ class SimulatedCamera:
     gop: int = 25
     substream: bool = True
     style: str = RTSP_STYLE
+    #: Keyframes only every ``gop`` frames, whoever joins (as real cameras do); without
+    #: it GStreamer's server restarts the encoder, and sends a keyframe, at each PLAY.
+    keyframes_on_schedule: bool = False
 
     @property
     def path(self) -> str:
@@ -172,6 +175,8 @@ class SimulatedCameraSet:
         ]
         if camera.substream:
             args += ["--sub-path", "/sub"]
+        if camera.keyframes_on_schedule:
+            args.append("--keyframes-on-schedule")
         process = await asyncio.create_subprocess_exec(
             *args, stdout=asyncio.subprocess.PIPE, preexec_fn=_die_with_parent
         )
