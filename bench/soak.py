@@ -69,6 +69,8 @@ SAMPLE_INTERVAL_S = 0.25
 STATUS_INTERVAL_S = 0.25
 RESOURCE_INTERVAL_S = 2.0
 START_PLAYING_TIMEOUT_S = 30.0
+#: Where ``python -m bench.soak`` saves evidence of a frozen tile.
+DEFAULT_EVIDENCE_DIR = Path(__file__).resolve().parents[1] / "test-artifacts" / "soak"
 #: ``python -m bench.soak`` dumps every thread's stack and exits after
 #: duration + this (warm-up, settle, start and stop need far less).
 HANG_MARGIN_S = 300.0
@@ -465,7 +467,13 @@ class Campaign:
                 self._note(f"stall {camera} (tile {tile}) for {down_s:.1f} s")
                 rig.cameras.signal(instance, signal.SIGSTOP)
                 await asyncio.sleep(down_s)
-                rig.cameras.signal(instance, signal.SIGCONT)
+                try:
+                    rig.cameras.signal(instance, signal.SIGCONT)
+                except ProcessLookupError:
+                    # Only SIGKILL ends a stopped process: something outside did it.
+                    fault.detail["note"] = "camera process killed from outside"
+                    self._note(f"{camera} was killed during its stall; restarting it")
+                    await rig.cameras.restart(instance)
             elif kind == CAMERA_KILL:
                 self._note(f"kill {camera} (tile {tile}) for {down_s:.1f} s")
                 await rig.cameras.kill(instance)
@@ -855,6 +863,12 @@ def main(argv: list[str] | None = None) -> int:
         "--seed", type=int, default=None, help="default: a fresh one, logged"
     )
     parser.add_argument("--out", type=Path, default=None, help="results directory")
+    parser.add_argument(
+        "--evidence",
+        type=Path,
+        default=DEFAULT_EVIDENCE_DIR,
+        help="where a screenshot goes when a tile under no fault stops moving",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -864,7 +878,9 @@ def main(argv: list[str] | None = None) -> int:
     # A hung run must say where it hung rather than sit until someone kills it.
     faulthandler.dump_traceback_later(args.duration + HANG_MARGIN_S, exit=True)
     seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
-    campaign = Campaign(SoakOptions(duration_s=args.duration, seed=seed))
+    campaign = Campaign(
+        SoakOptions(duration_s=args.duration, seed=seed, evidence_dir=args.evidence)
+    )
     report = asyncio.run(campaign.run())
     markdown = write_report(report, args.out)
     print(markdown.read_text())

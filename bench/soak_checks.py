@@ -28,13 +28,16 @@ from typing import Any
 
 from bench.harness import linear_slope
 from bench.report import RESULTS
+from controller.wall.player import RETRY_MAX_S
 
 #: The wall's default stale threshold (``wall.stale_after_s``).
 STALE_THRESHOLD_S = 3.0
 #: Added to the stale threshold: two sampling intervals, and scheduling on 2 cores.
 HEALTHY_GAP_MARGIN_S = 0.5
-#: A faulted tile plays and moves again this soon after its camera is back.
-RECOVERY_BOUND_S = 10.0
+#: A faulted tile plays and moves again this soon after its camera is back: the
+#: player's longest retry delay with its +20 % jitter (a camera that flaps again and
+#: again waits that long by design), then one keyframe interval and the connection.
+RECOVERY_BOUND_S = RETRY_MAX_S * 1.2 + 1.0 + 1.0
 THREADS_TOLERANCE = 2
 FDS_TOLERANCE = 8
 RSS_TOLERANCE_MIB = 32.0
