@@ -331,6 +331,7 @@ class Campaign:
         self._warming = False
         self._sampler: ClockSampler | None = None
         self._evidence: list[str] = []
+        self._fault_over: dict[str, float] = {}  # tile → when its last fault was over
 
     async def run(self) -> dict[str, Any]:
         """Run the campaign on a fresh rig; return the report (checks included)."""
@@ -487,6 +488,7 @@ class Campaign:
             fault.recovered = await self._tile_recovered(rig, tile)
         finally:
             self._faulted.discard(tile)
+            self._fault_over[tile] = now()
         self._note(
             f"{camera} (tile {tile}) "
             + (
@@ -703,16 +705,18 @@ class Campaign:
         if sampler is None or directory is None or not self.measuring.is_set():
             return
         for tile, changed in sampler.last_change.items():
+            # The service says PLAYING a moment before the picture moves again.
+            quiet_since = max(changed, self._fault_over.get(tile, changed))
             if (
                 tile in self._faulted
                 or tile in self._evidence
-                or at - changed <= self.options.limits.healthy_gap_s
+                or at - quiet_since <= self.options.limits.healthy_gap_s
             ):
                 continue
             self._evidence.append(tile)
             players = _describe_players(rig.service.wall)
             self._note(
-                f"tile {tile} under no fault has not moved for {at - changed:.1f} s; "
+                f"tile {tile} under no fault has not moved for {at - quiet_since:.1f} s; "
                 f"evidence in {directory}; players: {players}"
             )
             directory.mkdir(parents=True, exist_ok=True)
