@@ -8,7 +8,7 @@ import signal
 import pytest
 
 from bench.soak import Campaign, SoakOptions
-from bench.soak_checks import Limits, write_report
+from bench.soak_checks import HEALTHY_GAP_MARGIN_S, Limits, write_report
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.wall
@@ -84,4 +84,8 @@ async def test_a_healthy_tile_frozen_behind_the_campaigns_back_fails_the_check()
     assert not check["passed"]
     assert not report["passed"]
     assert list(check["frozen"]) == ["t3"], check
-    assert check["frozen"]["t3"]["gap_s"] >= HIDDEN_STALL_S - 1.0
+    # The gap ends when the tile's picture changes again: at the latest when SIGNAL
+    # LOST is drawn over it, after the stale threshold, so it can be shorter than the
+    # stall but never within the limit.
+    limit = report["limits"]["stale_threshold_s"] + HEALTHY_GAP_MARGIN_S
+    assert limit < check["frozen"]["t3"]["gap_s"] <= HIDDEN_STALL_S + 1.0
