@@ -28,7 +28,7 @@ from typing import Any
 
 from bench.harness import linear_slope
 from bench.report import RESULTS
-from controller.wall.player import RETRY_MAX_S
+from controller.wall.player import RETRY_MAX_S, STALE
 
 #: The wall's default stale threshold (``wall.stale_after_s``).
 STALE_THRESHOLD_S = 3.0
@@ -153,6 +153,22 @@ def evaluate(samples: Samples, faults: list[Fault], limits: Limits) -> dict[str,
         for tile, g in gaps.items()
         if g["gap_s"] > limits.healthy_gap_s
     }
+
+    # A tile under no fault that the wall itself reported stale froze too, even when
+    # the SIGNAL LOST drawn over it changed its pixels within the gap limit.
+    for at, statuses, _, _ in samples.status:
+        if not samples.measure_from <= at <= samples.measure_to:
+            continue
+        for tile, status in statuses.items():
+            if status != STALE or tile in frozen:
+                continue
+            windows = _fault_windows(tile, camera_faults, limits, samples.measure_to)
+            if not any(start <= at <= until for start, until in windows):
+                frozen[tile] = {
+                    **gaps.get(tile, {}),
+                    "at_s": round(at - origin, 1),
+                    "reported_stale": True,
+                }
 
     reflows = _reflows(samples)
 
