@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 
 import aiohttp
 import pytest
 
 from tests.conftest import wait_for
-from tests.test_reload import copy_demo
+from tests.test_reload import start_opswall_run
 
 pytestmark = pytest.mark.wall
 
@@ -25,19 +22,8 @@ SECRET = "ctrl-c-test-admin-secret"
 
 
 async def test_sigint_to_the_process_group_stops_the_service_cleanly(tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    path = copy_demo(tmp_path, port)
-    path.write_text(path.read_text() + f"access: {{admin_secret: {SECRET}}}\n")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "controller.cli", "run", "--config", str(path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        start_new_session=True,  # a group of its own, as a shell's foreground job
-    )
+    # A group of its own, as a shell's foreground job.
+    process, _, port = start_opswall_run(tmp_path, SECRET, start_new_session=True)
     try:
         async with aiohttp.ClientSession(
             headers={"Authorization": f"Bearer {SECRET}"}

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -105,12 +106,16 @@ async def test_hardware_sections_are_reported_as_needing_a_restart(tmp_path):
         assert running.service.config.spec.displays["led-wall"].poll_interval_s == 5
 
 
-async def test_sighup_reloads_the_running_service(tmp_path):
+def start_opswall_run(
+    tmp_path: Path, secret: str, **popen: Any
+) -> tuple[subprocess.Popen[str], Path, int]:
+    """``opswall run`` on a copy of the demo config, on a free port with ``secret``
+    as admin secret, as its own process (stderr piped): the process, the config's
+    path and the port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     path = copy_demo(tmp_path, port)
-    secret = "sighup-test-admin-secret"
     path.write_text(path.read_text() + f"access: {{admin_secret: {secret}}}\n")
     process = subprocess.Popen(
         [sys.executable, "-m", "controller.cli", "run", "--config", str(path)],
@@ -118,7 +123,14 @@ async def test_sighup_reloads_the_running_service(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        **popen,
     )
+    return process, path, port
+
+
+async def test_sighup_reloads_the_running_service(tmp_path):
+    secret = "sighup-test-admin-secret"
+    process, path, port = start_opswall_run(tmp_path, secret)
     url = f"http://127.0.0.1:{port}/api/v1/presets"
     try:
         headers = {"Authorization": f"Bearer {secret}"}

@@ -161,16 +161,6 @@ def region_hash(display_name: str, rect: Rect) -> str:
     return hashlib.sha1(grab(display_name, rect).tobytes()).hexdigest()
 
 
-def clock_region(tile: Rect) -> Rect:
-    """The burned-in clock's corner of a 640×360 tile showing a 640×360 camera."""
-    return Rect(
-        tile.x + tile.w * 3 // 4,
-        tile.y + tile.h * 5 // 6,
-        tile.w // 4 - 4,
-        tile.h // 6 - 4,
-    )
-
-
 def fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
 

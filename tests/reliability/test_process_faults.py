@@ -8,10 +8,11 @@ import threading
 import pytest
 from Xlib import display
 
+from bench.soak import clock_region
 from controller.wall.player import PLAYING
 from controller.wall.wall import PING_TIMEOUT_S
 from tests.conftest import wait_for
-from tests.reliability.conftest import clock_region, feed, grid, region_hash
+from tests.reliability.conftest import feed, grid, region_hash
 
 pytestmark = pytest.mark.wall
 

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
+from bench.soak import clock_region
 from controller.wall.player import NO_SIGNAL, PLAYING
 from tests.conftest import wait_for
 from tests.reliability.conftest import (
-    clock_region,
     fd_count,
     feed,
     grid,

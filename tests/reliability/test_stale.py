@@ -9,11 +9,12 @@ import time
 
 import pytest
 
+from bench.soak import clock_region
 from controller.layouts import Rect
 from controller.wall.player import PLAYING, STALE
 from controller.wall.wall import DEFAULT_STALE_AFTER_S
 from tests.conftest import wait_for
-from tests.reliability.conftest import clock_region, feed, grab, grid, region_hash
+from tests.reliability.conftest import feed, grab, grid, region_hash
 
 pytestmark = pytest.mark.wall
 
