@@ -18,6 +18,7 @@ import mpv
 from controller.cameras.secrets import redact
 from controller.errors import WallError
 from controller.layouts import Fit
+from controller.wall.xerrors import keep_nonfatal
 from controller.wall.xserver import TileWindow
 
 _LOGGER = logging.getLogger(__name__)
@@ -371,6 +372,8 @@ class TilePlayer:
         if self._on_time_pos in handlers:
             handlers.remove(self._on_time_pos)
         self._mpv.terminate()
+        # Ending its video output put back Xlib's default handler, which exits.
+        keep_nonfatal()
 
     def _open(self, url: str) -> None:
         self.loads += 1

@@ -21,6 +21,7 @@ from controller.wall.player import (
     StreamProbe,
     TilePlayer,
 )
+from controller.wall.xerrors import keep_nonfatal
 from controller.wall.xserver import WallScreen
 
 _LOGGER = logging.getLogger(__name__)
@@ -111,6 +112,8 @@ class Wall:
         self._watch: asyncio.Task[None] | None = None
         self._swaps: set[asyncio.Task[None]] = set()
         self._ending: set[asyncio.Task[None]] = set()  # replaced players shutting down
+        self._making: set[asyncio.Future[TilePlayer]] = set()  # cores starting
+        self._replacing = 0  # replacements under way
         self._last_tick = time.monotonic()
         self._windows_made = 0
         #: Players given up because their core hung: they cannot be terminated.
@@ -131,6 +134,8 @@ class Wall:
         if self._watch is not None and (
             self._watch.done() or now - self._last_tick > WATCHDOG_LATE_S
         ):
+            return False
+        if self._replacing:
             return False
         for _future, started in self._pings.values():
             if started and now - started[0] > PING_TIMEOUT_S:
@@ -245,6 +250,10 @@ class Wall:
         for task in list(self._swaps):
             task.cancel()
         await asyncio.gather(*self._swaps, return_exceptions=True)
+        # Cores still starting are waited for, so that they are ended with the rest
+        # (a core left with a connection to the X server would take the whole
+        # process down with it when the server stops).
+        await asyncio.gather(*self._making, return_exceptions=True)
         loop = asyncio.get_running_loop()
         players, self._all = self._all, []
         self._assigned.clear()
@@ -291,14 +300,32 @@ class Wall:
                 )
 
     async def _new_player(self) -> TilePlayer:
+        """A new player, known to the wall (so ended at close) from the moment its core
+        exists, even when the caller is cancelled while libmpv starts it."""
         loop = asyncio.get_running_loop()
         self._windows_made += 1
         window = self.screen.create_window(f"opswall-tile-{self._windows_made}")
-        player = await loop.run_in_executor(
+        making = loop.run_in_executor(
             None, TilePlayer, window, loop, self._player_changed, self._hwdec
         )
-        self._all.append(player)
+        self._making.add(making)
+        making.add_done_callback(self._made)
+        try:
+            player = await asyncio.shield(making)
+        except asyncio.CancelledError:
+            # The caller will not place it: it waits in the pool instead.
+            making.add_done_callback(self._pool_unclaimed)
+            raise
         return player
+
+    def _made(self, making: asyncio.Future[TilePlayer]) -> None:
+        self._making.discard(making)
+        if not making.cancelled() and making.exception() is None:
+            self._all.append(making.result())
+
+    def _pool_unclaimed(self, making: asyncio.Future[TilePlayer]) -> None:
+        if not making.cancelled() and making.exception() is None:
+            self._idle.append(making.result())
 
     # -- the watchdog ------------------------------------------------------------------
 
@@ -315,6 +342,8 @@ class Wall:
             await asyncio.sleep(TICK_S)
             now = time.monotonic()
             self._last_tick = now
+            # A core that ended by itself put back Xlib's fatal error handler.
+            keep_nonfatal()
             try:
                 async with self._lock:
                     await self._check_tiles(now)
@@ -432,7 +461,19 @@ class Wall:
             self._tile_of.get(camera or standby_of or "", "-"),
             why,
         )
-        new = await self._new_player()
+        self._replacing += 1
+        try:
+            new = await self._new_player()
+        except asyncio.CancelledError:
+            # Closing: the old player is still ended (or left behind when hung).
+            player.detach()
+            if hung:
+                self.abandoned.append(player)
+            else:
+                self._all.append(player)
+            raise
+        finally:
+            self._replacing -= 1
         if camera is not None:
             self._assigned[camera] = new
             rect = player.window.rect

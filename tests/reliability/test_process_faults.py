@@ -97,3 +97,35 @@ async def test_hung_player_makes_the_wall_unhealthy_until_replaced(
     assert wall.abandoned == []
     assert wall.players == ()
     assert hung.window.window_id not in window_ids(xvfb)
+
+
+async def test_cores_still_starting_when_the_wall_closes_are_ended_too(
+    xvfb, make_wall, monkeypatch
+):
+    # A core that outlives the wall keeps a connection to the X server, and Xlib
+    # ends the whole process when that server stops (as CI saw: "X connection
+    # broken" and pytest gone without a summary).
+    from controller.wall import wall as wall_module
+
+    made: list[wall_module.TilePlayer] = []
+    starting = threading.Event()
+
+    class SlowPlayer(wall_module.TilePlayer):
+        def __init__(self, *args, **kwargs):
+            starting.set()
+            threading.Event().wait(0.5)  # libmpv takes its time (in the executor)
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(wall_module, "TilePlayer", SlowPlayer)
+    wall = await make_wall()
+    filling = asyncio.create_task(wall.prepare(2))
+    await wait_for(starting.is_set, 5, "a core starting")
+    filling.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await filling
+
+    await wall.close()
+    assert len(made) == 1
+    assert made[0]._mpv.handle is None, "a core started during close was left running"
+    assert wall.players == ()
