@@ -873,7 +873,17 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_EVIDENCE_DIR,
         help="where a screenshot goes when a tile under no fault stops moving",
     )
+    parser.add_argument(
+        "--kinds",
+        default=",".join(FAULT_WEIGHTS),
+        help="comma-separated fault kinds to draw from (default: all); "
+        "'none' plays with no faults (to tell a fault's leak from the wall's own)",
+    )
     args = parser.parse_args(argv)
+    kinds = () if args.kinds == "none" else tuple(args.kinds.split(","))
+    unknown = sorted(set(kinds) - set(FAULT_WEIGHTS))
+    if unknown:
+        parser.error(f"unknown fault kinds {unknown}; known: {', '.join(FAULT_WEIGHTS)}")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -883,7 +893,12 @@ def main(argv: list[str] | None = None) -> int:
     faulthandler.dump_traceback_later(args.duration + HANG_MARGIN_S, exit=True)
     seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
     campaign = Campaign(
-        SoakOptions(duration_s=args.duration, seed=seed, evidence_dir=args.evidence)
+        SoakOptions(
+            duration_s=args.duration,
+            seed=seed,
+            kinds=kinds,
+            evidence_dir=args.evidence,
+        )
     )
     report = asyncio.run(campaign.run())
     markdown = write_report(report, args.out)

@@ -111,11 +111,17 @@ def describe(reply: dict[str, Any], hold_s: float) -> str:
     if event is None:
         needed = button.get("hold_s")
         why = f"needs a {needed:g} s hold" if needed else "shorter than the debounce"
-        line = f"button {name!r} ({pin}) held {hold_s:.2f} s: nothing happened ({why})"
+        line = (
+            f"button {name!r} ({pin}) pressed for {hold_s:.2f} s: "
+            f"nothing happened ({why})"
+        )
     else:
         action = event["action"]
         target = action if action in BUTTON_ACTIONS else f"preset {action!r}"
-        line = f"button {name!r} ({pin}) held {event['held_s']:.2f} s → {target}"
+        line = (
+            f"button {name!r} ({pin}) pressed for {hold_s:.2f} s → {target} "
+            f"(acted {event['held_s']:.2f} s into the press)"
+        )
     if button.get("lamp") is not None:
         line += f"\nlamp: {button['lamp']}"
     return line

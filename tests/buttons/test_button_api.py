@@ -175,8 +175,11 @@ async def test_cli_prints_the_action_of_a_held_button(
 
     out = capsys.readouterr().out
     assert code == 0
-    assert out.startswith("button 'emergency' (GPIO17) held 0.3")
-    assert out.endswith(" s → preset 'flood'\nlamp: off\n")
+    # Pressed for as long as asked; it acted once the 0.3 s hold was reached.
+    assert out.startswith(
+        "button 'emergency' (GPIO17) pressed for 0.50 s → preset 'flood' (acted 0.3"
+    )
+    assert out.endswith(" s into the press)\nlamp: off\n")
     assert [e.action for e in service.events] == ["flood"]
 
 
@@ -189,7 +192,7 @@ async def test_cli_says_when_a_hold_was_too_short(
 
     assert code == 0
     assert capsys.readouterr().out == (
-        "button 'emergency' (GPIO17) held 0.10 s: nothing happened "
+        "button 'emergency' (GPIO17) pressed for 0.10 s: nothing happened "
         "(needs a 0.3 s hold)\nlamp: off\n"
     )
 
