@@ -16,6 +16,7 @@ from controller.config.schema import (
     LayoutsFileSpec,
     LayoutSpec,
     PresetsFileSpec,
+    WallSpec,
 )
 from controller.config.yamlfile import KeyPath, YamlFile, load_yaml
 from controller.displays.controller import validate_action
@@ -46,8 +47,13 @@ def load_config(path: str | Path) -> Config:
     """Read and check the config at ``path``; raise ConfigError listing every problem."""
     path = Path(path)
     config_file = load_yaml(path)
-    spec = _validate(ConfigSpec, config_file)
     base = path.parent
+    try:
+        spec = _validate(ConfigSpec, config_file)
+    except ConfigError as err:
+        raise ConfigError(
+            [*err.problems, *_check_files_alone(config_file.data, base)]
+        ) from None
 
     problems: list[ConfigProblem] = []
     layouts: dict[str, Layout] = {}
@@ -84,6 +90,48 @@ def load_config(path: str | Path) -> Config:
         MappingProxyType(layouts),
         MappingProxyType(presets),
         MappingProxyType(tours),
+    )
+
+
+def _check_files_alone(data: Any, base: Path) -> list[ConfigProblem]:
+    """What can be checked of the layouts and presets files while the config file
+    itself is invalid: each file's own structure and the layouts' geometry (when the
+    wall's resolution is readable). Names of cameras, displays and layouts in presets
+    need a valid config and wait for it."""
+    if not isinstance(data, dict):
+        return []
+    problems: list[ConfigProblem] = []
+    layouts_path, presets_path = data.get("layouts"), data.get("presets")
+    wall = data.get("wall")
+    resolution = (
+        wall.get("resolution", WallSpec().resolution)
+        if isinstance(wall, dict)
+        else WallSpec().resolution
+    )
+    if isinstance(layouts_path, str):
+        try:
+            layouts_file = load_yaml(base / layouts_path)
+            layouts_spec = _validate(LayoutsFileSpec, layouts_file)
+            if _is_resolution(resolution):
+                _layouts, found = compile_layouts(
+                    layouts_spec, layouts_file, tuple(resolution)
+                )
+                problems.extend(found)
+        except ConfigError as err:
+            problems.extend(err.problems)
+    if isinstance(presets_path, str):
+        try:
+            _validate(PresetsFileSpec, load_yaml(base / presets_path))
+        except ConfigError as err:
+            problems.extend(err.problems)
+    return problems
+
+
+def _is_resolution(value: Any) -> bool:
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value)
     )
 
 

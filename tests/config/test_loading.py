@@ -195,6 +195,26 @@ def test_every_problem_across_files_is_reported_at_once(tmp_path):
     assert "overlaps" in found[0] and "unknown camera 'nobody'" in found[1]
 
 
+def test_an_invalid_config_file_does_not_hide_the_problems_of_the_other_files(tmp_path):
+    config = CONFIG.replace("cam-b: {name: Camera B}", "cam-b: {name: [1, 2]}")
+    layouts = LAYOUTS.replace("t4: {row: 1, column: 1}", "t4: {row: 0, column: 0}")
+    presets = PRESETS.replace("layout: quad", "layout: [quad]")
+    found = [
+        p.removeprefix(f"{tmp_path}/")
+        for p in problems(write(tmp_path, config, layouts, presets))
+    ]
+    assert found == [
+        "config.yaml:6: cameras.cam-b.name: found (1, 2), "
+        "expected: input should be a valid string",
+        found[1],
+        "presets.yaml:3: presets.both.layout: found ('quad',), "
+        "expected: input should be a valid string",
+    ]
+    assert found[1].startswith("layouts.yaml:8: layouts.quad.tiles.t4") and (
+        "overlaps" in found[1]
+    )
+
+
 def test_shipped_demo_config_and_layouts_are_valid():
     config = load_config(REPO / "config" / "demo.yaml")
     for name in ("single", "grid-2x2", "grid-3x3", "traffic-8", "focus-1+5"):
