@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import textwrap
 import threading
 
 import pytest
@@ -129,3 +132,57 @@ async def test_cores_still_starting_when_the_wall_closes_are_ended_too(
     assert len(made) == 1
     assert made[0]._mpv.handle is None, "a core started during close was left running"
     assert wall.players == ()
+
+
+# Run in a process of its own: without the fix, Xlib's default handler ends it.
+X_ERROR_AFTER_A_PLAYER_ENDED = textwrap.dedent(
+    """
+    import asyncio, ctypes, ctypes.util, os
+    from controller.wall.player import TilePlayer
+    from controller.wall.xserver import WallScreen
+
+    async def main():
+        screen = WallScreen(os.environ["DISPLAY"])
+        loop = asyncio.get_running_loop()
+        players = [
+            await loop.run_in_executor(
+                None, TilePlayer, screen.create_window(f"t{i}"), loop,
+                lambda p: None, "no",
+            )
+            for i in range(2)
+        ]
+        await loop.run_in_executor(None, players[0].terminate)
+
+        # An X error through libX11, as a core's video output may meet one.
+        x11 = ctypes.CDLL(ctypes.util.find_library("X11"))
+        x11.XOpenDisplay.restype = ctypes.c_void_p
+        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x11.XDestroyWindow.argtypes = [ctypes.c_void_p, ctypes.c_ulong]
+        x11.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        connection = x11.XOpenDisplay(os.environ["DISPLAY"].encode())
+        x11.XDestroyWindow(connection, 0x1FFFFF)  # no such window: BadWindow
+        x11.XSync(connection, 0)
+        print("survived the X error", flush=True)
+
+        await loop.run_in_executor(None, players[1].terminate)
+        screen.close()
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_an_x_error_after_a_player_ended_is_logged_not_fatal(xvfb):
+    # mpv puts back Xlib's default error handler when a core's output ends; that
+    # handler exits the process on the next X error of any other core.
+    result = subprocess.run(
+        [sys.executable, "-c", X_ERROR_AFTER_A_PLAYER_ENDED],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "X Error of failed request" not in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "survived the X error" in result.stdout
+    assert "X error 3 from request 4.0" in result.stderr  # BadWindow, DestroyWindow
