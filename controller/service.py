@@ -30,6 +30,7 @@ from controller.layouts import Preset
 from controller.saved_presets import SavedPresets
 from controller.storage import read_json, write_json_atomic
 from controller.switching import Switcher, View
+from controller.wall.player import CONNECTING, EMPTY, PLAYING, TilePlayer
 from controller.wall.wall import Wall
 from controller.wall.xserver import PrivateXvfb, WallScreen
 
@@ -466,7 +467,10 @@ class Service:
             if player is not None and player.stream is not None:
                 entry["stream"] = player.stream
             entry["auth_failed"] = bool(player and player.auth_failed)
-            if player is not None and player.auth_failed:
+            # Announced on the network is not the same as sending pictures: a camera
+            # on the wall says which (None while connecting or not on the wall).
+            entry["signal"] = _signal_of(player)
+            if player is not None and entry["signal"] is False:
                 entry["reason"] = player.reason
             result.append(entry)
         return result
@@ -649,3 +653,9 @@ class Service:
             _LOGGER.error(
                 "background task %r failed", task.get_name(), exc_info=task.exception()
             )
+
+
+def _signal_of(player: TilePlayer | None) -> bool | None:
+    if player is None or player.status in (CONNECTING, EMPTY):
+        return None
+    return player.status == PLAYING

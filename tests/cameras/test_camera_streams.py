@@ -112,6 +112,7 @@ async def test_login_with_special_password_plays_and_never_leaks(
         assert gate["credentials"] is True
         assert gate["stream"] in ("main", "sub")
         assert gate["width"] in (640, 320)
+        assert gate["signal"] is True
 
         async def refused() -> bool:
             return (await camera("gate-wrong"))["tile_status"] == "auth-failed"
@@ -120,7 +121,9 @@ async def test_login_with_special_password_plays_and_never_leaks(
         wrong = await camera("gate-wrong")
         assert wrong["reason"] == "authentication failed"
         assert wrong["auth_failed"] is True
+        # Announced on the network, but no pictures: the camera says both.
         assert wrong["online"] is True
+        assert wrong["signal"] is False
         player = running.service.wall.player_for("gate-wrong")
         loads = player.loads
         await asyncio.sleep(3)

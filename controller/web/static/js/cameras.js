@@ -38,7 +38,12 @@ function thumbnailUrl(id) {
 
 function card(camera) {
   const tile = shownIn(camera.id);
-  const health = camera.online ? "online" : "offline";
+  const health = !camera.online ? "offline" : camera.signal === false ? "nosignal" : "online";
+  const healthText = {
+    online: "Online",
+    nosignal: `No signal${camera.reason ? ` · ${camera.reason}` : ""}`,
+    offline: `Offline${camera.reason ? ` · ${camera.reason}` : ""}`,
+  }[health];
   const el = h(`button.camera.${health}`, {
     type: "button",
     dataset: { camera: camera.id },
@@ -53,7 +58,7 @@ function card(camera) {
   h("span.camera-health", {},
     h("span.dot", { "aria-hidden": "true" }),
     h("span.health-text", { title: camera.reason || "" },
-      camera.online ? "Online" : `Offline${camera.reason ? ` · ${camera.reason}` : ""}`)));
+      healthText)));
   attachDrag(el, camera.id);
   return el;
 }
@@ -62,12 +67,12 @@ let renderedKey = "";
 
 function render() {
   const visible = store.cameras.filter((c) => !c.hidden);
-  const key = JSON.stringify([visible.map((c) => [c.id, c.name, c.location, c.online, c.reason]),
+  const key = JSON.stringify([visible.map((c) => [c.id, c.name, c.location, c.online, c.signal, c.reason]),
     store.state ? store.state.tiles.map((t) => t.camera) : []]);
   if (key === renderedKey) return;
   renderedKey = key;
   $("camera-grid").replaceChildren(...visible.map(card));
-  const online = visible.filter((c) => c.online).length;
+  const online = visible.filter((c) => c.online && c.signal !== false).length;
   $("camera-count").textContent = `${online}/${visible.length} online`;
   $("camera-count").classList.toggle("warn", online < visible.length);
 }
