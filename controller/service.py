@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from controller.appliance.memory import limit_malloc_arenas
+from controller.appliance.memory import tune_malloc
 from controller.appliance.systemd import SystemdNotifier
 from controller.buttons.panel import ButtonEvent, ButtonPanel
 from controller.buttons.pins import default_pin_factory
@@ -105,8 +105,9 @@ class Service:
     async def start(self, app: web.Application | None = None) -> None:
         """Start X and the players, displays, buttons, discovery; show the first view."""
         spec = self.config.spec
-        # Before any player starts a thread: per-thread arenas grew RSS by every reconnect.
-        limit_malloc_arenas()
+        # Before any player starts a thread: with glibc's defaults RSS grew with every
+        # reconnect (see controller.appliance.memory).
+        tune_malloc()
         try:
             self.display_name = spec.wall.display or await self._start_xvfb()
             os.environ["DISPLAY"] = self.display_name
