@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import random
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -91,6 +93,9 @@ class PrivateXvfb:
                 # service's group, it took libmpv's X connections down first, and
                 # Xlib ended the process without the service stopping cleanly.
                 start_new_session=True,
+                # ... and it ends with the service even when the service cannot stop
+                # it (killed, or ended by Xlib), rather than outliving it.
+                preexec_fn=_end_with_parent,
             )
             os.close(write_fd)
             with os.fdopen(read_fd) as pipe:
@@ -234,6 +239,17 @@ def capture(display_name: str) -> Image.Image:
         return Image.frombytes("RGB", (width, height), raw.data, "raw", "BGRX")
     finally:
         conn.close()
+
+
+#: ``PR_SET_PDEATHSIG`` of prctl(2).
+PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent() -> None:
+    """In the child before exec: be sent SIGTERM when the thread that started us ends
+    (the process's main thread, or an executor thread that lives until shutdown)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 def _free_display_number() -> int:
