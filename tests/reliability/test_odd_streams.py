@@ -114,6 +114,13 @@ async def play(
             id="odd-size-2288x1288",
         ),
         pytest.param(
+            ("--width", "3840", "--height", "2160", "--fps", "2", "--gop", "2"),
+            "h264",
+            (3840, 2160),
+            16 / 9,
+            id="4k-main-stream",
+        ),
+        pytest.param(
             ("--width", "720", "--height", "576", "--par", "64/45"),
             "h264",
             (720, 576),
