@@ -278,4 +278,10 @@ def _demo_banner(url: str, credentials: Credentials) -> str:
         f"   (or user admin with the admin token as password)\n"
         f"  Admin token{source}:  {token}\n"
         f'  API:  curl -H "Authorization: Bearer {token}" {url}api/v1/state\n'
+        + (
+            ""
+            if credentials.secret_from_env
+            else f"  Desk buttons:  export {ADMIN_TOKEN_ENV}={token}; "
+            "opswall button emergency --hold 1.5\n"
+        )
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
 from controller.buttons.panel import MAX_PRESS_S, ButtonPanel
 from controller.errors import OpswallError
+from controller.web import strict_json
 
 #: Press length when the request gives none: a short press.
 DEFAULT_PRESS_S = 0.1
@@ -58,13 +58,9 @@ async def press_button(request: web.Request) -> web.Response:
 def _hold_of(body: str) -> float:
     if not body.strip():
         return DEFAULT_PRESS_S
-    try:
-        data: Any = json.loads(body)
-    except ValueError as err:
-        raise PressRequestError(
-            f"found a body that is not JSON ({err}), expected "
-            '{"hold_s": seconds} or no body'
-        ) from None
+    # Strict like every other route: NaN, Infinity, duplicate keys and deep nesting
+    # are refused with a 400 that says why.
+    data: Any = strict_json.loads(body)
     if not isinstance(data, dict) or set(data) - {"hold_s"}:
         raise PressRequestError(
             f"found {body.strip()[:80]}, expected " + '{"hold_s": seconds} or no body'

@@ -11,6 +11,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from controller.buttons.panel import MAX_PRESS_S
 from controller.config.loader import BUTTON_ACTIONS
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -32,7 +33,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("name", help="button name, as in the config's buttons:")
     parser.add_argument(
         "--hold",
-        type=float,
+        type=_seconds,
         default=0.1,
         metavar="SECONDS",
         help="how long to hold it (default 0.1, a short press)",
@@ -100,6 +101,19 @@ def press_button(args: argparse.Namespace) -> int:
 
     print(describe(reply, args.hold))
     return 0
+
+
+def _seconds(text: str) -> float:
+    """A hold time for argparse: a finite number from 0 to the panel's longest press."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value <= MAX_PRESS_S:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"{text} s is out of range: a press lasts 0 to {MAX_PRESS_S:g} s"
+        )
+    return value
 
 
 def describe(reply: dict[str, Any], hold_s: float) -> str:

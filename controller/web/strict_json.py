@@ -2,8 +2,10 @@
 
 Python's json module accepts ``NaN``, ``Infinity`` and numbers that overflow to
 infinity (``1e309``); none of them is JSON, and one that reached a handler or the
-audit log made replies and the log unreadable. Deeply nested arrays exhaust the
-parser's recursion. Each is refused here with a 400 that says why.
+audit log made replies and the log unreadable. It also keeps the last of duplicate
+keys, so a proxy or log reading the first would see another request than the handler.
+Deeply nested arrays exhaust the parser's recursion. Each is refused here with a 400
+that says why.
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ class BodyError(OpswallError, ValueError):
 def loads(text: str) -> Any:
     """The JSON value of ``text``; BodyError when it is not strict JSON."""
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+        return json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_float=_finite,
+            object_pairs_hook=_unique_keys,
+        )
     except json.JSONDecodeError as err:
         raise BodyError(f"request body is not valid JSON: {err}") from None
     except RecursionError:
@@ -33,6 +40,17 @@ def loads(text: str) -> Any:
 
 def _refuse_constant(name: str) -> Any:
     raise BodyError(f"request body is not valid JSON: {name} is not a JSON number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise BodyError(
+                f"request body is not valid JSON here: key {key[:80]!r} appears twice"
+            )
+        result[key] = value
+    return result
 
 
 def _finite(text: str) -> float:

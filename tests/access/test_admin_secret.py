@@ -193,6 +193,8 @@ def test_demo_makes_a_random_operator_pin_and_admin_token(monkeypatch):
     assert f"user operator, PIN {first.operator_pin}" in banner
     assert f"Admin token:  {first.admin_secret}" in banner
     assert f'curl -H "Authorization: Bearer {first.admin_secret}"' in banner
+    # `opswall button` reads the token from the environment: the banner says how.
+    assert f"export OPSWALL_ADMIN_TOKEN={first.admin_secret}; opswall button" in banner
 
 
 def test_demo_uses_the_admin_token_from_the_environment(monkeypatch, capsys):
@@ -204,6 +206,7 @@ def test_demo_uses_the_admin_token_from_the_environment(monkeypatch, capsys):
     banner = service_cli._demo_banner("http://127.0.0.1:8080/", credentials)
     assert "Admin token (from the environment):  $OPSWALL_ADMIN_TOKEN" in banner
     assert token not in banner
+    assert "export OPSWALL_ADMIN_TOKEN" not in banner  # already in the environment
 
     status, served = _demo_credentials(monkeypatch, "short")
     assert (status, served) == (1, [])

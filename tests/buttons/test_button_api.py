@@ -132,7 +132,15 @@ async def test_press_with_hold_reaches_the_hold_button(
         ('{"hold_s": 99}', "found hold_s 99, expected 0 to 30 seconds"),
         ('{"hold_s": true}', "found hold_s True, expected a number of seconds"),
         ('{"hold": 1}', 'found {"hold": 1}, expected {"hold_s": seconds} or no body'),
+        # Strict JSON, as on every other route (deep nesting was a 500 here).
+        ("[" * 30000, "request body is nested too deeply"),
+        ('{"hold_s": NaN}', "request body is not valid JSON: NaN is not a JSON number"),
+        (
+            '{"hold_s": 0.1, "hold_s": 5}',
+            "request body is not valid JSON here: key 'hold_s' appears twice",
+        ),
     ],
+    ids=["text", "too-long", "bool", "unknown-key", "nested", "nan", "duplicate-key"],
 )
 async def test_bad_press_body_is_refused(
     service: Service, payload: str, message: str
@@ -268,3 +276,22 @@ async def test_cli_refused_for_want_of_a_token_says_how_to_give_one(
         + (" (the one given was refused)" if token else "")
         + "\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("hold", "message"),
+    [
+        ("nan", "nan s is out of range: a press lasts 0 to 30 s"),
+        ("inf", "inf s is out of range: a press lasts 0 to 30 s"),
+        ("-1", "-1 s is out of range: a press lasts 0 to 30 s"),
+        ("long", "'long' is not a number of seconds"),
+    ],
+)
+def test_cli_refuses_a_hold_that_is_not_a_press(
+    hold: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run_cli(["button", "emergency", "--hold", hold, "--url", "http://127.0.0.1:9"])
+
+    assert exited.value.code == 2
+    assert f"argument --hold: {message}" in capsys.readouterr().err
