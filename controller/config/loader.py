@@ -164,6 +164,8 @@ def _describe(item: Any, loc: KeyPath, model: type[BaseModel]) -> str:
         hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
         return f"unknown key {loc[-1]!r}{hint}"
     message = item["msg"]
+    if kind == "value_error":  # our own validators: the reason without pydantic's prefix
+        message = str(item.get("ctx", {}).get("error", message))
     message = message[0].lower() + message[1:]
     return f"found {item['input']!r}, expected: {message}"
 

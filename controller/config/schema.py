@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from controller.access.config import AccessSpec
 from controller.appliance.config import FirmwareSpec
 from controller.buttons.config import ButtonSpec
+from controller.cameras.identity import normalize_mac
 from controller.config.base import Spec
 from controller.displays.config import DisplaySpec
 
-Size = tuple[int, int]
+#: Width or height in pixels: what an X screen can be (Xvfb refuses 0 and below).
+Pixels = Annotated[int, Field(ge=1, le=16384)]
+Size = tuple[Pixels, Pixels]
 Name = str
 
 
@@ -68,6 +71,13 @@ class CameraMatchSpec(Spec):
     mac: str | None = None
     serial: str | None = None
     instance: str | None = None
+
+    @field_validator("mac")
+    @classmethod
+    def _is_a_mac(cls, value: str | None) -> str | None:
+        if value is not None and normalize_mac(value) is None:
+            raise ValueError("a MAC address of 12 hex digits, such as 02:4f:57:00:00:01")
+        return value
 
 
 class CameraSpec(Spec):

@@ -215,6 +215,31 @@ def test_an_invalid_config_file_does_not_hide_the_problems_of_the_other_files(tm
     )
 
 
+@pytest.mark.parametrize(
+    ("resolution", "message"),
+    [
+        ("[1920, -5]", "wall.resolution[1]: found -5, expected: input should be greater"),
+        ("[0, 0]", "wall.resolution[0]: found 0, expected: input should be greater"),
+    ],
+)
+def test_a_wall_size_xvfb_would_refuse_is_a_config_error(tmp_path, resolution, message):
+    # check-config said OK, and the service died at start ("Couldn't add screen 0").
+    config = CONFIG.replace("[1920, 1080]", resolution)
+    assert any(message in found for found in problems(write(tmp_path, config)))
+
+
+@pytest.mark.parametrize("mac", ["hello", "", "02:4f:57:00:00:ZZ"])
+def test_a_camera_mac_that_is_not_one_is_refused(tmp_path, mac):
+    # It once passed, and the camera was never matched, without a word.
+    config = CONFIG.replace(
+        "cam-a: {name: Camera A}", f'cam-a: {{name: Camera A, match: {{mac: "{mac}"}}}}'
+    )
+    assert [p.split(": ", 1)[1] for p in problems(write(tmp_path, config))] == [
+        f"cameras.cam-a.match.mac: found {mac!r}, expected: a MAC address of 12 hex "
+        "digits, such as 02:4f:57:00:00:01"
+    ]
+
+
 def test_shipped_demo_config_and_layouts_are_valid():
     config = load_config(REPO / "config" / "demo.yaml")
     for name in ("single", "grid-2x2", "grid-3x3", "traffic-8", "focus-1+5"):
