@@ -51,6 +51,9 @@ AUTH_FAILED = "auth-failed"
 STALE = "stale"
 
 NO_VIDEO_REASON = "no video in the stream"
+STREAM_ENDED_REASON = "stream ended"
+CANNOT_CONNECT_REASON = "cannot connect"
+_GENERIC_FAILURES = (STREAM_ENDED_REASON, CANNOT_CONNECT_REASON)
 UNSUPPORTED_REASON = "unsupported codec"
 NO_PICTURE_REASON = "no picture from the camera"
 # The session is open but no picture yet: usually the camera's next keyframe is
@@ -429,7 +432,12 @@ class TilePlayer:
         if self.status == STALE:
             # Over the last frame, in a corner, so the picture stays readable.
             stamp = self.reason.rpartition(" ")[2]
-            text = r"{\an7\fs40\bord3" + colour + r"}SIGNAL LOST " + _ass_escape(stamp)
+            text = (
+                r"{\an7\fs56\bord4\3c&H000000&"
+                + colour
+                + r"}SIGNAL LOST "
+                + _ass_escape(stamp)
+            )
             self._overlay(text)
             return
         title = {
@@ -437,14 +445,16 @@ class TilePlayer:
             CONNECTING: "CONNECTING…",
             AUTH_FAILED: "AUTH FAILED",
         }[self.status]
-        detail = self.reason or self._label
+        # Which camera, then why: a black tile must say whose it is.
+        lines = [line for line in (self._label, self.reason) if line]
         self._overlay(
-            r"{\an5\fs64\bord3"
+            r"{\an5\fs96\bord3"
             + colour
             + "}"
             + title
-            + r"\N{\fs36\c&HFFFFFF&}"
-            + _ass_escape(detail)
+            + "".join(
+                r"\N{\fs56\c&HFFFFFF&}" + _ass_escape(line) for line in lines
+            )
         )
 
     def _overlay(self, text: str) -> None:
@@ -633,14 +643,22 @@ class TilePlayer:
         # A live camera never "finishes": EOF is a lost connection like an error.
         if reason in (mpv.MpvEventEndFile.EOF, mpv.MpvEventEndFile.ERROR):
             detail = self._failure_reason()
+            if detail is None and error:
+                _LOGGER.debug("camera %r: mpv ended the stream with error %d", self.camera, error)
+            if detail is None and self.status == NO_SIGNAL and self.reason not in (
+                "",
+                *_GENERIC_FAILURES,
+            ):
+                # FFmpeg's message did not come in time this once: the tile keeps the
+                # reason it gave (it flickered between "connection refused" and
+                # mpv's error number).
+                detail = self.reason
             if detail is None:
                 detail = (
-                    "stream ended"
+                    STREAM_ENDED_REASON
                     if reason == mpv.MpvEventEndFile.EOF
-                    else "cannot connect"
+                    else CANNOT_CONNECT_REASON
                 )
-                if error:
-                    detail = f"{detail} (mpv error {error})"
             status = AUTH_FAILED if detail == AUTH_FAILED_REASON else NO_SIGNAL
             self._playing_since = None
             self._opening = False

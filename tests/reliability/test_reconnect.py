@@ -47,7 +47,13 @@ async def test_camera_off_at_boot_then_killed_comes_back_in_its_own_tile(
 
     await wait_for(lambda: status(wall, "a")["status"] == NO_SIGNAL, 10, "NO SIGNAL")
     assert status(wall, "a")["reason"] == "connection refused"
-    await asyncio.sleep(2)
+    # Retries keep the reason in words: it once flickered to "cannot connect (mpv
+    # error -17)" when FFmpeg's message came after mpv's end of file.
+    reasons = set()
+    for _ in range(20):
+        reasons.add(status(wall, "a")["reason"])
+        await asyncio.sleep(0.1)
+    assert reasons == {"connection refused"}
     await late.start()
     started_at = time.monotonic()
     await wait_for(lambda: status(wall, "a")["status"] == PLAYING, 12, "a plays")
