@@ -16,9 +16,8 @@ from controller.config.schema import (
     LayoutsFileSpec,
     LayoutSpec,
     PresetsFileSpec,
-    WallSpec,
 )
-from controller.config.yamlfile import KeyPath, YamlFile, load_yaml
+from controller.config.yamlfile import KeyPath, YamlFile, format_key, load_yaml
 from controller.displays.controller import validate_action
 from controller.errors import ConfigError, ConfigProblem
 from controller.layouts import DisplayAction, Layout, Preset, Rect, Tile, Tour
@@ -44,44 +43,60 @@ class Config:
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and check the config at ``path``; raise ConfigError listing every problem."""
+    """Read and check the config at ``path``; raise ConfigError listing every problem.
+
+    A file with errors in its structure is checked further without the keys in error
+    (see ``_validate_leniently``), so that one run of ``opswall check-config`` lists
+    the problems of every file and every reference, not only the first kind found.
+    """
     path = Path(path)
     config_file = load_yaml(path)
     base = path.parent
-    try:
-        spec = _validate(ConfigSpec, config_file)
-    except ConfigError as err:
-        raise ConfigError(
-            [*err.problems, *_check_files_alone(config_file.data, base)]
-        ) from None
+    spec, problems, pruned = _validate_leniently(ConfigSpec, config_file)
+    if spec is None:
+        raise ConfigError(problems)
 
-    problems: list[ConfigProblem] = []
     layouts: dict[str, Layout] = {}
     presets: dict[str, Preset] = {}
     tours: dict[str, Tour] = {}
     # Every preset the file names, compiled or not: a preset with its own errors is
     # not reported again as unknown wherever it is referred to.
     declared: set[str] = set()
+    # Likewise every tile a layout names, placed or not.
+    declared_tiles: dict[str, set[str]] = {}
     try:
         layouts_file = load_yaml(base / spec.layouts)
-        layouts, found = compile_layouts(
-            _validate(LayoutsFileSpec, layouts_file), layouts_file, spec.wall.resolution
-        )
+        layouts_spec, found, cut = _validate_leniently(LayoutsFileSpec, layouts_file)
         problems.extend(found)
+        pruned.extend(cut)
+        declared_tiles = _tiles_named(layouts_file.data)
+        if layouts_spec is not None:
+            layouts, found = compile_layouts(
+                layouts_spec, layouts_file, spec.wall.resolution
+            )
+            problems.extend(_not_follow_ons(found, cut))
     except ConfigError as err:
         problems.extend(err.problems)
     try:
         presets_file = load_yaml(base / spec.presets)
-        presets_spec = _validate(PresetsFileSpec, presets_file)
-        declared = set(presets_spec.presets)
-        presets, found = compile_presets(presets_spec, presets_file, layouts, spec)
+        presets_spec, found, cut = _validate_leniently(PresetsFileSpec, presets_file)
         problems.extend(found)
-        tours, found = compile_tours(presets_spec, presets_file, presets, declared)
-        problems.extend(found)
+        pruned.extend(cut)
+        raw = presets_file.data.get("presets") if isinstance(presets_file.data, dict) else None
+        declared = set(map(str, raw)) if isinstance(raw, dict) else set()
+        if presets_spec is not None:
+            presets, found = compile_presets(
+                presets_spec, presets_file, layouts, spec, declared_tiles
+            )
+            problems.extend(_not_follow_ons(found, cut))
+            tours, found = compile_tours(presets_spec, presets_file, presets, declared)
+            problems.extend(_not_follow_ons(found, cut))
     except ConfigError as err:
         problems.extend(err.problems)
 
-    problems.extend(_check_references(spec, config_file, declared))
+    problems.extend(
+        _not_follow_ons(_check_references(spec, config_file, declared), pruned)
+    )
     if problems:
         raise ConfigError(problems)
     return Config(
@@ -93,46 +108,98 @@ def load_config(path: str | Path) -> Config:
     )
 
 
-def _check_files_alone(data: Any, base: Path) -> list[ConfigProblem]:
-    """What can be checked of the layouts and presets files while the config file
-    itself is invalid: each file's own structure and the layouts' geometry (when the
-    wall's resolution is readable). Names of cameras, displays and layouts in presets
-    need a valid config and wait for it."""
-    if not isinstance(data, dict):
-        return []
-    problems: list[ConfigProblem] = []
-    layouts_path, presets_path = data.get("layouts"), data.get("presets")
-    wall = data.get("wall")
-    resolution = (
-        wall.get("resolution", WallSpec().resolution)
-        if isinstance(wall, dict)
-        else WallSpec().resolution
-    )
-    if isinstance(layouts_path, str):
-        try:
-            layouts_file = load_yaml(base / layouts_path)
-            layouts_spec = _validate(LayoutsFileSpec, layouts_file)
-            if _is_resolution(resolution):
-                _layouts, found = compile_layouts(
-                    layouts_spec, layouts_file, tuple(resolution)
-                )
-                problems.extend(found)
-        except ConfigError as err:
-            problems.extend(err.problems)
-    if isinstance(presets_path, str):
-        try:
-            _validate(PresetsFileSpec, load_yaml(base / presets_path))
-        except ConfigError as err:
-            problems.extend(err.problems)
-    return problems
+#: Keys taken out, one at a time, before a file's structure is given up on.
+MAX_KEYS_LEFT_OUT = 100
 
 
-def _is_resolution(value: Any) -> bool:
-    return (
-        isinstance(value, (list, tuple))
-        and len(value) == 2
-        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in value)
-    )
+def _validate_leniently(
+    model: type[ModelT], source: YamlFile
+) -> tuple[ModelT | None, list[ConfigProblem], list[tuple[str, str]]]:
+    """``source`` as ``model``, with the problems of its structure.
+
+    When the structure has errors, the keys in error are left out one by one (the
+    deepest key of each error's path that the file has) until the rest is valid, so
+    the rest can still be checked. Returns the model (None when nothing valid is
+    left), the problems, and the (file, key) of every key left out: problems found
+    later at those keys or above them follow from the first and are not reported.
+    """
+    try:
+        return _validate(model, source), [], []
+    except ConfigError as err:
+        problems = list(err.problems)
+    data = _thawed({} if source.data is None else source.data)
+    left_out: list[tuple[str, str]] = []
+    for _ in range(MAX_KEYS_LEFT_OUT):
+        try:
+            return model.model_validate(data), problems, left_out
+        except ValidationError as err:
+            removed = _remove(data, err.errors()[0]["loc"])
+        if not removed:
+            break
+        left_out.append((source.path, format_key(removed)))
+    return None, problems, left_out
+
+
+def _thawed(value: Any) -> Any:
+    """A copy of parsed YAML that can be changed (sequences as lists)."""
+    if isinstance(value, dict):
+        return {key: _thawed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_thawed(item) for item in value]
+    return value
+
+
+def _remove(data: Any, loc: tuple[Any, ...]) -> KeyPath:
+    """Delete the deepest key of ``loc`` that ``data`` has; return its path (empty
+    when even the first is not there)."""
+    node: Any = data
+    parent: Any = None
+    path: list[Any] = []
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            parent, node = node, node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            parent, node = node, node[part]
+        else:
+            break
+        path.append(part)
+    if parent is None:
+        return ()
+    del parent[path[-1]]
+    return tuple(path)
+
+
+def _not_follow_ons(
+    problems: list[ConfigProblem], left_out: list[tuple[str, str]]
+) -> list[ConfigProblem]:
+    """``problems`` without those at a key left out, under it, or above it."""
+    return [
+        problem
+        for problem in problems
+        if not any(
+            problem.file == file and _same_branch(problem.key, key)
+            for file, key in left_out
+        )
+    ]
+
+
+def _same_branch(one: str, other: str) -> bool:
+    def within(inner: str, outer: str) -> bool:
+        return inner == outer or inner.startswith((f"{outer}.", f"{outer}["))
+
+    return within(one, other) or within(other, one)
+
+
+def _tiles_named(data: Any) -> dict[str, set[str]]:
+    """Every tile id each layout of a layouts file names, valid or not."""
+    layouts = data.get("layouts") if isinstance(data, dict) else None
+    if not isinstance(layouts, dict):
+        return {}
+    return {
+        str(name): set(map(str, layout["tiles"]))
+        for name, layout in layouts.items()
+        if isinstance(layout, dict) and isinstance(layout.get("tiles"), dict)
+    }
 
 
 def _validate(model: type[ModelT], source: YamlFile) -> ModelT:
@@ -325,8 +392,13 @@ def compile_presets(
     source: YamlFile,
     layouts: Mapping[str, Layout],
     config: ConfigSpec,
+    declared_tiles: Mapping[str, Collection[str]] | None = None,
 ) -> tuple[dict[str, Preset], list[ConfigProblem]]:
-    """Bind presets to their layouts; refuse unknown layouts, tiles, cameras, displays."""
+    """Bind presets to their layouts; refuse unknown layouts, tiles, cameras, displays.
+
+    A tile its layout names but could not place (``declared_tiles``: its own error is
+    reported) leaves the preset out without another error."""
+    declared_tiles = declared_tiles or {}
     problems: list[ConfigProblem] = []
     presets = {}
     for name, preset in spec.presets.items():
@@ -357,14 +429,16 @@ def compile_presets(
             if camera is not None:
                 shown.setdefault(camera, tile_id)
             if tile_id not in layout.tile_ids:
-                problems.append(
-                    source.problem(
-                        (*at, "cameras", tile_id),
-                        f"found tile {tile_id!r}, expected a tile of layout "
-                        f"{layout.name!r}: {', '.join(layout.tile_ids)}",
-                    )
-                )
                 ok = False
+                if tile_id not in declared_tiles.get(layout.name, ()):
+                    problems.append(
+                        source.problem(
+                            (*at, "cameras", tile_id),
+                            f"found tile {tile_id!r}, expected a tile of layout "
+                            f"{layout.name!r}: "
+                            + ", ".join(_tile_names(layout, declared_tiles)),
+                        )
+                    )
             if camera is not None and camera not in config.cameras:
                 known = ", ".join(sorted(config.cameras)) or "(no cameras configured)"
                 problems.append(
@@ -402,6 +476,14 @@ def compile_presets(
                 ),
             )
     return presets, problems
+
+
+def _tile_names(
+    layout: Layout, declared_tiles: Mapping[str, Collection[str]]
+) -> list[str]:
+    """The layout's tiles, with those it names but could not place."""
+    placed = list(layout.tile_ids)
+    return placed + sorted(set(declared_tiles.get(layout.name, ())) - set(placed))
 
 
 def compile_tours(

@@ -240,6 +240,56 @@ def test_a_camera_mac_that_is_not_one_is_refused(tmp_path, mac):
     ]
 
 
+def test_one_run_reports_every_problem_of_every_kind(tmp_path):
+    # A technician fixed three errors, ran check-config, found eight more, then two
+    # more: structure errors hid the checks of names and geometry behind them.
+    config = """\
+        wall: {resolution: [1920, 1080]}
+        web: {port: 80800}
+        layouts: layouts.yaml
+        presets: presets.yaml
+        startup_preset: nowhere
+        cameras:
+          cam-a: {name: Camera A, colour: red}
+          cam-b: {name: Camera B}
+        gpio: {pin_factory: mock}
+        buttons:
+          one: {pin: GPIO17, action: both}
+          two: {pin: GPIO17, action: nexxt}
+        """
+    layouts = LAYOUTS.replace("t4: {row: 1, column: 1}", "t4: {row: 2, column: 1}")
+    presets = """\
+        presets:
+          both:
+            layout: quad
+            cameras: {t1: cam-z, t5: cam-b, t4: cam-a}
+          other:
+            layout: nowhere
+            cameras: {t1: cam-a}
+        """
+    found = [
+        p.removeprefix(f"{tmp_path}/")
+        for p in problems(write(tmp_path, config, layouts, presets))
+    ]
+    expected = [
+        "config.yaml:2: web.port: found 80800",
+        "config.yaml:7: cameras.cam-a.colour: unknown key 'colour'",
+        "layouts.yaml:8: layouts.quad.tiles.t4: found a cell at row 2",
+        "presets.yaml:4: presets.both.cameras.t1: found unknown camera 'cam-z'",
+        "presets.yaml:4: presets.both.cameras.t5: found tile 't5', expected a tile of "
+        "layout 'quad': t1, t2, t3, t4",
+        "presets.yaml:6: presets.other.layout: found unknown layout 'nowhere'",
+        "config.yaml:5: startup_preset: found unknown preset 'nowhere'",
+        "config.yaml:12: buttons.two.pin: found pin 'GPIO17', already used",
+        "config.yaml:12: buttons.two.action: found 'nexxt'",
+    ]
+    assert len(found) == len(expected), "\n".join(found)
+    for line, start in zip(found, expected, strict=True):
+        assert line.startswith(start), (line, start)
+    # t4 could not be placed: its own error is enough, no "unknown tile t4" after it.
+    assert not any("found tile 't4'" in line for line in found)
+
+
 def test_shipped_demo_config_and_layouts_are_valid():
     config = load_config(REPO / "config" / "demo.yaml")
     for name in ("single", "grid-2x2", "grid-3x3", "traffic-8", "focus-1+5"):
