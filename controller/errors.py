@@ -41,6 +41,10 @@ class ConfigError(OpswallError, ValueError):
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
 
 
+#: How much of a name a client sent is quoted back in an error.
+NAME_SHOWN = 80
+
+
 class NotFoundError(OpswallError, KeyError):
     """A named thing (preset, layout, camera, display) does not exist."""
 
@@ -51,7 +55,9 @@ class NotFoundError(OpswallError, KeyError):
         self.name = name
         known_list = sorted(known)
         hint = f"; known: {', '.join(known_list)}" if known_list else ""
-        self.message = f"unknown {kind} {name!r}{hint}"
+        # Cut: the name is the client's own and may be as long as the request allows.
+        shown = name if len(name) <= NAME_SHOWN else name[:NAME_SHOWN] + "…"
+        self.message = f"unknown {kind} {shown!r}{hint}"
         super().__init__(self.message)
 
     def __str__(self) -> str:

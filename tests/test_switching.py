@@ -96,6 +96,14 @@ def test_unknown_preset_and_tile_are_not_found(switcher):
         switcher.assign("main", "a", "api")
 
 
+def test_a_very_long_unknown_name_is_not_echoed_whole(switcher):
+    # A 60 KB camera id came back whole in the 404's body.
+    with pytest.raises(NotFoundError) as caught:
+        switcher.activate("x" * 60_000, "api")
+    assert str(caught.value).startswith("unknown preset '" + "x" * 80 + "…'; known: ")
+    assert len(str(caught.value)) < 300
+
+
 def test_restore_keeps_what_return_goes_back_to(switcher):
     before = View.of(PRESETS["bridge"])
     switcher.restore(View.of(PRESETS["flood"]), before, "restart")

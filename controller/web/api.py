@@ -300,7 +300,9 @@ async def wall_jpeg(request: web.Request) -> web.Response:
             reason="width must be a whole number of pixels"
         ) from None
     if not 0 <= width <= 7680:
-        raise web.HTTPBadRequest(reason="width must be between 1 and 7680 pixels")
+        raise web.HTTPBadRequest(
+            reason="width must be 1 to 7680 pixels (0 or none: full size)"
+        )
     data = await _wall_picture(service, width)
     return web.Response(
         body=data, content_type="image/jpeg", headers={"Cache-Control": "no-store"}

@@ -42,8 +42,11 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     except web.HTTPException as err:
         if err.content_type == "application/json" or err.status < 400:
             raise
+        reason = err.reason
+        if err.status == 413:  # aiohttp's text says the limit; its reason does not
+            reason = f"request body too large: at most {MAX_REQUEST_BYTES} bytes"
         return web.json_response(
-            {"error": err.reason},
+            {"error": reason},
             status=err.status,
             headers={k: v for k, v in err.headers.items() if k.lower() == "allow"},
         )

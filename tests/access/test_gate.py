@@ -165,6 +165,9 @@ async def test_body_over_64_kib_is_refused_with_413(gate: Gate):
         headers={"Content-Type": "application/json", **gate.auth("admin")},
     )
     assert reply.status == 413
+    assert await reply.json() == {
+        "error": "request body too large: at most 65536 bytes"
+    }
 
 
 @pytest.mark.parametrize(
