@@ -19,6 +19,7 @@ from controller.displays.api import DISPLAYS_KEY
 from controller.displays.api import routes as display_routes
 from controller.errors import OpswallError
 from controller.service import Service
+from controller.web import bad_requests
 from controller.web.api import SERVICE_KEY
 from controller.web.api import routes as api_routes
 from controller.web.config_api import routes as config_routes
@@ -62,6 +63,7 @@ def build_app(service: Service, access: Access | None = None) -> web.Application
     Without ``access`` the admin secret is looked up as ``opswall run`` does; with none
     found only the accounts in the state dir can log in (nothing is open).
     """
+    bad_requests.install()
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_REQUEST_BYTES)
     if access is None:
         config = service.config
