@@ -41,8 +41,9 @@ function card(camera) {
   const health = !camera.online ? "offline" : camera.signal === false ? "nosignal" : "online";
   const healthText = {
     online: "Online",
-    nosignal: `No signal${camera.reason ? ` · ${camera.reason}` : ""}`,
-    offline: `Offline${camera.reason ? ` · ${camera.reason}` : ""}`,
+    // The reason on a line of its own: on a narrow card it is what gets cut.
+    nosignal: `No signal${camera.reason ? `\n${camera.reason}` : ""}`,
+    offline: `Offline${camera.reason ? `\n${camera.reason}` : ""}`,
   }[health];
   const el = h(`button.camera.${health}`, {
     type: "button",
