@@ -115,10 +115,14 @@ class Driver(ABC):
 
     def plan(self, operation: str, value: Any, device_id: int) -> list[Command]:
         """Check ``operation`` and ``value`` for this protocol, then build commands."""
+        supported = ", ".join(sorted(self.operations | {"status"}))
         if operation not in OPERATIONS:
-            raise DisplayValueError(_unknown_operation(operation))
+            # What this display can do, not every protocol's operations.
+            raise DisplayValueError(
+                f"found unknown operation {operation!r}, expected one of this "
+                f"{self.protocol} display's: {supported}"
+            )
         if operation != "status" and operation not in self.operations:
-            supported = ", ".join(sorted(self.operations | {"status"}))
             raise DisplayNotSupportedError(
                 f"{self.protocol} displays have no {operation!r} operation; "
                 f"supported: {supported}"

@@ -92,6 +92,14 @@ async def test_unknown_display_and_bad_values_are_refused(started):
         await controller.perform("wall", "brightness", 140)
     with pytest.raises(DisplayNotSupportedError, match="no 'power' operation"):
         await controller.perform("wall", "power", True)
+    # An unknown operation lists what this display does (it listed every protocol's).
+    with pytest.raises(DisplayValueError) as caught:
+        await controller.perform("wall", "dim", 1)
+    message = str(caught.value)
+    assert message.startswith(
+        "found unknown operation 'dim', expected one of this novastar display's: "
+    )
+    assert "brightness" in message and "power" not in message
 
 
 async def test_missing_port_does_not_block_start_and_reports_offline(started, tmp_path):
