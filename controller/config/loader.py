@@ -82,8 +82,7 @@ def load_config(path: str | Path) -> Config:
         presets_spec, found, cut = _validate_leniently(PresetsFileSpec, presets_file)
         problems.extend(found)
         pruned.extend(cut)
-        raw = presets_file.data.get("presets") if isinstance(presets_file.data, dict) else None
-        declared = set(map(str, raw)) if isinstance(raw, dict) else set()
+        declared = _presets_named(presets_file.data)
         if presets_spec is not None:
             presets, found = compile_presets(
                 presets_spec, presets_file, layouts, spec, declared_tiles
@@ -188,6 +187,12 @@ def _same_branch(one: str, other: str) -> bool:
         return inner == outer or inner.startswith((f"{outer}.", f"{outer}["))
 
     return within(one, other) or within(other, one)
+
+
+def _presets_named(data: Any) -> set[str]:
+    """Every preset name a presets file gives, valid or not."""
+    presets = data.get("presets") if isinstance(data, dict) else None
+    return set(map(str, presets)) if isinstance(presets, dict) else set()
 
 
 def _tiles_named(data: Any) -> dict[str, set[str]]:

@@ -40,15 +40,21 @@ _COUNT_HEAPS = textwrap.dedent(
 )
 
 
-def heaps(mode: str) -> int:
+def run_child(script: str, mode: str) -> str:
+    """What ``script`` printed, run in a process of its own (malloc's settings are
+    per process)."""
     done = subprocess.run(
-        [sys.executable, "-c", _COUNT_HEAPS, mode],
+        [sys.executable, "-c", script, mode],
         capture_output=True,
         text=True,
         check=True,
-        timeout=60,
+        timeout=120,
     )
-    return int(done.stdout)
+    return done.stdout
+
+
+def heaps(mode: str) -> int:
+    return int(run_child(_COUNT_HEAPS, mode))
 
 
 def test_capped_process_keeps_two_malloc_arenas_however_many_threads_allocate():
@@ -92,14 +98,7 @@ _RETRY_UNREACHABLE = textwrap.dedent(
 
 
 def rss_growth_mib(mode: str) -> float:
-    done = subprocess.run(
-        [sys.executable, "-c", _RETRY_UNREACHABLE, mode],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return float(done.stdout)
+    return float(run_child(_RETRY_UNREACHABLE, mode))
 
 
 def test_retrying_an_unreachable_camera_does_not_grow_memory():

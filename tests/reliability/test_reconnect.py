@@ -11,10 +11,12 @@ import pytest
 
 from bench.soak import clock_region
 from controller.wall.player import NO_SIGNAL, PLAYING
+from controller.wall.wall import CameraFeed
 from tests.conftest import wait_for
 from tests.reliability.conftest import (
     fd_count,
     feed,
+    grab,
     grid,
     region_hash,
     thread_count,
@@ -145,3 +147,32 @@ async def test_repeated_stalls_never_stack_sessions(xvfb, cameras, make_wall):
         camera.signal(signal.SIGCONT)
         await wait_for(lambda: status(wall, "a")["status"] == PLAYING, 8, "back")
     assert len(wall.players) <= players + 1
+
+
+def white_pixels(image) -> int:
+    channels = (band.tobytes() for band in image.split())
+    return sum(1 for pixel in zip(*channels, strict=True) if min(pixel) > 200)
+
+
+async def test_a_no_signal_tile_names_its_camera(xvfb, make_wall):
+    # A black NO SIGNAL tile once showed only the reason: nobody could tell whose.
+    wall = await make_wall()
+    layout = grid(tiles=2)
+    await wall.show(
+        layout,
+        {
+            "a": CameraFeed("a", "Station Ave", None, "camera offline"),
+            "b": CameraFeed("b", "", None, "camera offline"),
+        },
+    )
+    await wait_for(
+        lambda: all(t["status"] == NO_SIGNAL for t in wall.tiles()), 5, "NO SIGNAL"
+    )
+
+    async def drawn() -> bool:
+        return white_pixels(grab(xvfb, layout.tiles[1].rect)) > 100
+
+    await wait_for(drawn, 5, "the reason drawn")
+    named, unnamed = (grab(xvfb, tile.rect) for tile in layout.tiles)
+    # Same reason on both tiles; the named one has a line of white text more.
+    assert white_pixels(named) > white_pixels(unnamed) + 200
